@@ -1,0 +1,135 @@
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+
+/** Where the CLI keeps its login (mode 0600). */
+export function configPath(env = process.env): string {
+  if (env.SLIPWAY_CONFIG) return env.SLIPWAY_CONFIG;
+  const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  return join(base, 'slipway', 'config.json');
+}
+
+export interface Login {
+  url: string;
+  token: string;
+}
+
+export function readLogin(env = process.env): Partial<Login> {
+  try {
+    return JSON.parse(readFileSync(configPath(env), 'utf8')) as Partial<Login>;
+  } catch {
+    return {};
+  }
+}
+
+export function writeLogin(login: Login, env = process.env): string {
+  const file = configPath(env);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, JSON.stringify(login, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return file;
+}
+
+/** A failure the CLI reports in a line or two, without a stack trace. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** SLIPWAY_URL and SLIPWAY_TOKEN take precedence over the saved login. */
+export function resolveLogin(env = process.env): Login {
+  const saved = readLogin(env);
+  const url = env.SLIPWAY_URL || saved.url;
+  // The saved token belongs to the saved server; never send it elsewhere.
+  const token = env.SLIPWAY_TOKEN || (url === saved.url ? saved.token : undefined);
+  if (!url || !token) {
+    throw new CliError('not logged in: run `slipway login --url URL --token TOKEN` (the admin token is in <data-dir>/admin-token), or set SLIPWAY_URL and SLIPWAY_TOKEN');
+  }
+  return { url: url.replace(/\/+$/, ''), token };
+}
+
+interface ProblemBody {
+  detail?: string;
+  code?: string;
+  message?: string;
+}
+
+/** A thin HTTP client for the native API; errors become CliErrors carrying the server's detail. */
+export class ApiClient {
+  constructor(readonly login: Login) {}
+
+  static fromEnv(env = process.env): ApiClient {
+    return new ApiClient(resolveLogin(env));
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.send(path, {
+      method,
+      headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    return (await readJson(res)) as T;
+  }
+
+  /** POSTs `body` as a stream, never buffered whole (fetch needs `duplex: 'half'` for that); answers the parsed JSON. */
+  async upload<T>(path: string, body: Readable, contentType: string): Promise<T> {
+    const res = await this.send(path, { method: 'POST', headers: { 'content-type': contentType }, body: Readable.toWeb(body) as ReadableStream, duplex: 'half' });
+    return (await readJson(res)) as T;
+  }
+
+  /** GETs `path` for its body as a stream; a non-2xx answer throws like `request`. */
+  async download(path: string): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.send(path, { method: 'GET' });
+    if (!res.ok || !res.body) await readJson(res);
+    return res.body!;
+  }
+
+  private async send(path: string, init: RequestInit & { duplex?: 'half'; headers?: Record<string, string> }): Promise<Response> {
+    try {
+      return await fetch(this.login.url + path, { ...init, headers: { authorization: `Bearer ${this.login.token}`, ...init.headers } });
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+      throw new CliError(`cannot reach Slipway at ${this.login.url} (${cause}): is it running? Start it with \`npm start\`, or point SLIPWAY_URL at it`);
+    }
+  }
+
+  get<T>(path: string) {
+    return this.request<T>('GET', path);
+  }
+  post<T>(path: string, body: unknown = {}) {
+    return this.request<T>('POST', path, body);
+  }
+  put<T>(path: string, body?: unknown) {
+    return this.request<T>('PUT', path, body);
+  }
+  delete<T>(path: string, body?: unknown) {
+    return this.request<T>('DELETE', path, body);
+  }
+}
+
+/** The parsed JSON of a 2xx answer; anything else becomes a CliError carrying the server's detail. */
+async function readJson(res: Response): Promise<unknown> {
+  const text = await res.text();
+  const parsed = text ? safeJson(text) : undefined;
+  if (!res.ok) {
+    const p = (parsed ?? {}) as ProblemBody;
+    const hint = res.status === 401 ? ' (log in again with `slipway login`)' : '';
+    throw new CliError(`${res.status} ${p.code ?? ''}: ${p.detail ?? p.message ?? text}${hint}`.replace(/\s+:/, ':'));
+  }
+  return parsed;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { detail: text };
+  }
+}
+
+export const enc = encodeURIComponent;

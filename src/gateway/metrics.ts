@@ -1,0 +1,50 @@
+/** The gateway's Prometheus series, on the app's registry. */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export type GatewayMetrics = ReturnType<typeof gatewayMetrics>;
+
+export function gatewayMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    requests: new Counter({
+      name: 'slipway_endpoint_requests_total',
+      help: 'Inference requests by endpoint, serving deployment and status code',
+      labelNames: ['endpoint', 'deployment', 'status'] as const,
+      registers,
+    }),
+    duration: new Histogram({
+      name: 'slipway_endpoint_request_duration_seconds',
+      help: 'Gateway time of an inference request, end to end',
+      labelNames: ['endpoint'] as const,
+      buckets: latencyBuckets,
+      registers,
+    }),
+    inference: new Histogram({
+      name: 'slipway_model_inference_duration_seconds',
+      help: 'Model time of an inference request (queueing in the runtime included)',
+      labelNames: ['endpoint', 'deployment'] as const,
+      buckets: latencyBuckets,
+      registers,
+    }),
+    inFlight: new Gauge({
+      name: 'slipway_endpoint_in_flight',
+      help: 'Inference requests being served',
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
+    throttled: new Counter({
+      name: 'slipway_endpoint_throttled_total',
+      help: 'Inference requests refused by the endpoint rate limit',
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
+    modelLoad: new Gauge({
+      name: 'slipway_model_load_seconds',
+      help: 'Time from start to ready (load and warm-up) of a deployment',
+      labelNames: ['endpoint', 'deployment'] as const,
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * The inference gateway: `/endpoints/{endpoint}/score` and the Open
+ * Inference Protocol paths. Routing, keys and limits come from the
+ * in-memory RoutingTable; token checks are cached briefly, so a request
+ * makes no database round trip in the steady state.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { ArtifactStore } from '../artifacts/index.js';
+import { decodeScoring, encodeMlflowResponse } from '../serving/codec.js';
+import { decodeOipRequest, encodeOipResponse } from '../serving/codec.oip.js';
+import { oipDatatype } from '../serving/codec.values.js';
+import type { Tensors, TensorInfo } from '../serving/predictor.js';
+import type { Serving } from '../serving/service.js';
+import { Invalid, NotFound, SlipwayError, Unavailable } from '../shared/errors.js';
+import { GatewayAuth, type TokenChecker } from './auth.js';
+import { gatewayMetrics } from './metrics.js';
+import { pick, RoutingTable, type LiveDeployment, type LiveEndpoint } from './routing.js';
+
+export interface GatewayOptions {
+  serving: Serving;
+  artifacts: ArtifactStore;
+  authz: TokenChecker;
+  registry: Registry;
+  refreshMs?: number;
+  processEnv?: Record<string, string>;
+}
+
+interface GatewayState {
+  endpoint: LiveEndpoint | null;
+  deployment: LiveDeployment | null;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    gateway: GatewayState | null;
+  }
+}
+
+const TARGET = 'x-slipway-deployment';
+const tags = ['inference'];
+
+export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) {
+  const metrics = gatewayMetrics(opts.registry);
+  const table = new RoutingTable({
+    serving: opts.serving,
+    artifacts: opts.artifacts,
+    intervalMs: opts.refreshMs,
+    processEnv: opts.processEnv,
+    log: app.log,
+    onModelLoad: (endpoint, deployment, seconds) => metrics.modelLoad.set({ endpoint, deployment }, seconds),
+  });
+  const auth = new GatewayAuth(opts.authz);
+  app.addHook('onReady', async () => table.start());
+  app.addHook('onClose', async () => table.close());
+  app.decorateRequest('gateway', null);
+
+  // Every inference response names the deployment that served it ('-' when none did).
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header(TARGET, '-');
+    const name = (req.params as { endpoint?: string }).endpoint;
+    if (name === undefined) return;
+    const endpoint = table.get(name);
+    if (!endpoint) throw new NotFound('endpoint', name);
+    req.gateway = { endpoint, deployment: null };
+    await auth.check(req, endpoint);
+    // Only inference spends the budget; metadata and readiness probes do not.
+    const wait = req.method === 'POST' ? (endpoint.bucket?.take() ?? 0) : 0;
+    if (wait > 0) {
+      metrics.throttled.inc({ endpoint: name });
+      throw new SlipwayError('rate_limited', `endpoint '${name}' is over its rate limit of ${endpoint.rateLimit?.rps} requests/s`, { retryAfterSeconds: Math.max(1, Math.ceil(wait)) });
+    }
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const g = req.gateway;
+    if (!g?.endpoint) return;
+    metrics.requests.inc({ endpoint: g.endpoint.name, deployment: g.deployment?.name ?? '-', status: String(reply.statusCode) });
+    metrics.duration.observe({ endpoint: g.endpoint.name }, reply.elapsedTime / 1000);
+  });
+
+  const choose = (req: FastifyRequest, reply: FastifyReply): LiveDeployment => {
+    const g = req.gateway!;
+    const e = g.endpoint!;
+    const wanted = req.headers[TARGET];
+    let d: LiveDeployment | null;
+    if (typeof wanted === 'string' && wanted !== '') {
+      d = e.deployments.get(wanted) ?? null;
+      if (!d) throw new NotFound('deployment', `${e.name}/${wanted}`);
+    } else {
+      d = pick(e);
+      if (!d) throw new Unavailable(`endpoint '${e.name}' has no traffic configured`, 5);
+    }
+    g.deployment = d;
+    reply.header(TARGET, d.name);
+    if (d.failure !== null) throw new Unavailable(`deployment '${d.name}' of endpoint '${e.name}' is not serving: ${d.failure}`, d.settled ? 5 : 1);
+    return d;
+  };
+
+  const run = async (e: LiveEndpoint, d: LiveDeployment, inputs: Tensors): Promise<Tensors> => {
+    metrics.inFlight.inc({ endpoint: e.name });
+    const started = performance.now();
+    try {
+      return await d.predict(inputs);
+    } finally {
+      metrics.inFlight.dec({ endpoint: e.name });
+      metrics.inference.observe({ endpoint: e.name, deployment: d.name }, (performance.now() - started) / 1000);
+    }
+  };
+
+  const inference = { public: true };
+
+  app.post('/endpoints/:endpoint/score', { config: inference, schema: { tags, summary: 'Score with MLflow serving bodies or an Open Inference Protocol request' } }, async (req, reply) => {
+    const e = req.gateway!.endpoint!;
+    const d = choose(req, reply);
+    const decoded = decodeScoring(req.body, d.predictor.signature);
+    const outputs = await run(e, d, decoded.inputs);
+    if (decoded.format === 'oip') return encodeOipResponse(e.name, outputs, { id: decoded.id, modelVersion: String(d.model.version), only: decoded.outputs });
+    return encodeMlflowResponse(outputs);
+  });
+
+  app.post('/v2/models/:endpoint/infer', { config: inference, schema: { tags, summary: 'Open Inference Protocol inference' } }, async (req, reply) => {
+    const e = req.gateway!.endpoint!;
+    const d = choose(req, reply);
+    const body = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw Invalid.field('body', 'an Open Inference Protocol request object');
+    const decoded = decodeOipRequest(body as Record<string, unknown>, d.predictor.signature);
+    const outputs = await run(e, d, decoded.inputs);
+    return encodeOipResponse(e.name, outputs, { id: decoded.id, modelVersion: String(d.model.version), only: decoded.outputs });
+  });
+
+  app.get('/v2/models/:endpoint', { config: inference, schema: { tags, summary: 'Open Inference Protocol model metadata' } }, async (req, reply) => {
+    const e = req.gateway!.endpoint!;
+    const d = choose(req, reply);
+    const sig = d.predictor.signature;
+    const meta = (t: TensorInfo) => ({ name: t.name, datatype: oipDatatype[t.type], shape: t.shape });
+    return { name: e.name, versions: [String(d.model.version)], platform: 'slipway', inputs: sig.inputs.map(meta), outputs: sig.outputs.map(meta) };
+  });
+
+  app.get('/v2/models/:endpoint/ready', { config: inference, schema: { tags, summary: 'Open Inference Protocol model readiness' } }, async (req, reply) => {
+    const e = req.gateway!.endpoint!;
+    const d = choose(req, reply);
+    const ready = d.predictor.stats().healthyInstances > 0;
+    if (!ready) throw new Unavailable(`deployment '${d.name}' of endpoint '${e.name}' has no healthy instance`, 1);
+    return { name: e.name, ready };
+  });
+
+  app.get('/v2/health/live', { config: inference, schema: { tags, summary: 'Open Inference Protocol liveness' } }, async () => ({ live: true }));
+  app.get('/v2/health/ready', { config: inference, schema: { tags, summary: 'Open Inference Protocol readiness: routing is loaded' } }, async () => {
+    if (!table.loaded) throw new Unavailable('the gateway has not loaded its routing table yet', 1);
+    return { ready: true };
+  });
+}

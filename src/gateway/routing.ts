@@ -1,0 +1,301 @@
+/**
+ * The gateway's in-memory routing table. Requests never touch the database:
+ * the table is rebuilt from `routingSnapshot()` only when
+ * `servingConfigVersion()` moves, and only what changed is reloaded.
+ */
+import { buffer } from 'node:stream/consumers';
+import { joinKey, type ArtifactStore } from '../artifacts/index.js';
+import type { Predictor, PredictOptions, Tensors } from '../serving/predictor.js';
+import { createPredictor, type RuntimeSpec } from '../serving/runtimes/index.js';
+import type { RateLimit } from '../serving/schema.js';
+import type { RoutedDeployment, RoutedEndpoint, Serving } from '../serving/service.js';
+import { TokenBucket } from './ratelimit.js';
+
+/** One deployment's predictor, shared by every request routed to it until its config changes. */
+export class LiveDeployment {
+  inFlight = 0;
+  private retired = false;
+  private drained: (() => void) | null = null;
+  /** Set when the predictor could not be started (or is still starting); requests get 503 naming it. */
+  failure: string | null = null;
+  /** Ready or failed: no longer starting. */
+  settled = false;
+
+  constructor(
+    readonly name: string,
+    readonly fingerprint: string,
+    readonly predictor: Predictor,
+    readonly timeoutMs: number,
+    readonly model: { name: string; version: number },
+  ) {}
+
+  async predict(inputs: Tensors, opts: PredictOptions = {}): Promise<Tensors> {
+    this.inFlight++;
+    try {
+      return await this.predictor.predict(inputs, { timeoutMs: this.timeoutMs > 0 ? this.timeoutMs : undefined, ...opts });
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0 && this.drained) this.drained();
+    }
+  }
+
+  /** Closes the predictor once the requests already routed to it have finished. */
+  async retire(): Promise<void> {
+    if (this.retired) return;
+    this.retired = true;
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    await this.predictor.close().catch(() => undefined);
+  }
+}
+
+export interface LiveEndpoint {
+  name: string;
+  workspace: string;
+  auth: 'key' | 'token';
+  keys: { primary: string; secondary: string };
+  deployments: Map<string, LiveDeployment>;
+  /** Deployments with traffic, and their cumulative weights (last = total). */
+  split: { names: string[]; cumulative: number[] };
+  rateLimit: RateLimit | null;
+  bucket: TokenBucket | null;
+}
+
+export interface RoutingTableOptions {
+  serving: Serving;
+  artifacts: ArtifactStore;
+  intervalMs?: number;
+  /** Environment for process runtimes' children. */
+  processEnv?: Record<string, string>;
+  log?: { warn(obj: object, msg: string): void };
+  onModelLoad?(endpoint: string, deployment: string, seconds: number): void;
+}
+
+export class RoutingTable {
+  private endpoints = new Map<string, LiveEndpoint>();
+  /** Predictors still starting, by `endpoint/deployment`; the old one (if any) serves meanwhile. */
+  private starting = new Map<string, LiveDeployment>();
+  private version = -1;
+  /** A start finished: rebuild even though the serving version did not move. */
+  private dirty = false;
+  private timer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> | null = null;
+  private closed = false;
+  private readonly retiring = new Set<Promise<void>>();
+  /** True once a snapshot has been loaded with every deployment started (or failed). */
+  loaded = false;
+
+  constructor(private readonly opts: RoutingTableOptions) {}
+
+  get(name: string): LiveEndpoint | undefined {
+    return this.endpoints.get(name);
+  }
+
+  /** Polls the serving version; the timer never keeps the process alive. */
+  start(): void {
+    if (this.timer || this.closed) return;
+    this.timer = setInterval(() => this.tick(), this.opts.intervalMs ?? 500);
+    this.timer.unref();
+    this.tick();
+  }
+
+  private tick() {
+    this.refresh().catch((err: unknown) => this.opts.log?.warn({ err }, 'gateway routing refresh failed'));
+  }
+
+  /** Reloads when the serving version moved; concurrent calls share one refresh. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.doRefresh().finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.refreshing?.catch(() => undefined);
+    const all = [...this.endpoints.values()].flatMap((e) => [...e.deployments.values()]);
+    all.push(...this.starting.values());
+    this.endpoints.clear();
+    this.starting.clear();
+    await Promise.all([...all.map((d) => d.retire()), ...this.retiring]);
+  }
+
+  /** Retires in the background; close() still waits for every one of them. */
+  private retire(d: LiveDeployment): void {
+    const p = d.retire().finally(() => this.retiring.delete(p));
+    this.retiring.add(p);
+  }
+
+  /**
+   * Builds the next table: unchanged deployments keep their predictor; a
+   * changed or new one is started in the background and swapped in only once
+   * ready (a slow model never holds up other routing changes).
+   */
+  private async doRefresh(): Promise<void> {
+    const v = await this.opts.serving.servingConfigVersion();
+    if ((v === this.version && !this.dirty) || this.closed) return;
+    this.dirty = false;
+    const snap = await this.opts.serving.routingSnapshot();
+    const next = new Map<string, LiveEndpoint>();
+    const keep = new Set<LiveDeployment>();
+    const wanted = new Set<string>();
+    for (const e of snap.endpoints) {
+      const old = this.endpoints.get(e.name);
+      const deployments = new Map<string, LiveDeployment>();
+      for (const d of e.deployments) {
+        const fp = fingerprint(d);
+        const prev = old?.deployments.get(d.name);
+        if (prev && prev.fingerprint === fp && prev.failure === null) {
+          deployments.set(d.name, prev);
+          keep.add(prev);
+          continue;
+        }
+        const key = `${e.name}/${d.name}`;
+        wanted.add(key);
+        let s = this.starting.get(key);
+        if (s && s.fingerprint !== fp) {
+          this.starting.delete(key);
+          this.retire(s);
+          s = undefined;
+        }
+        if (!s) s = await this.begin(key, e, d, fp);
+        if (s.settled) {
+          this.starting.delete(key);
+          deployments.set(d.name, s);
+        } else {
+          const serving = prev ?? placeholder(d.name, fp);
+          deployments.set(d.name, serving);
+          keep.add(serving);
+        }
+      }
+      next.set(e.name, endpointOf(e, deployments, old));
+    }
+    for (const [key, s] of this.starting) {
+      if (wanted.has(key)) continue;
+      this.starting.delete(key);
+      this.retire(s);
+    }
+    const previous = this.endpoints;
+    this.endpoints = next;
+    this.version = snap.version;
+    if (this.starting.size === 0) this.loaded = true;
+    // Replaced and removed deployments close after their in-flight requests.
+    for (const e of previous.values()) for (const d of e.deployments.values()) if (!keep.has(d)) this.retire(d);
+  }
+
+  /** Starts a predictor; when it is ready (or failed) the next tick swaps it in. */
+  private async begin(key: string, e: RoutedEndpoint, d: RoutedDeployment, fp: string): Promise<LiveDeployment> {
+    const live = await this.load(e, d, fp);
+    this.starting.set(key, live);
+    void this.warm(e.name, d, live).then(() => {
+      live.settled = true;
+      if (this.closed || this.starting.get(key) !== live) return;
+      this.dirty = true;
+      this.tick();
+    });
+    return live;
+  }
+
+  private async load(e: RoutedEndpoint, d: RoutedDeployment, fp: string): Promise<LiveDeployment> {
+    const name = `${e.name}/${d.name}`;
+    const model = { name: d.model.name, version: d.model.version };
+    try {
+      const spec = await this.spec(name, d);
+      return new LiveDeployment(d.name, fp, createPredictor(spec), d.timeoutMs, model);
+    } catch (err) {
+      const live = new LiveDeployment(d.name, fp, failedPredictor(), d.timeoutMs, model);
+      live.failure = (err as Error).message;
+      return live;
+    }
+  }
+
+  private async spec(name: string, d: RoutedDeployment): Promise<RuntimeSpec> {
+    const common = { name, instances: d.instances, maxConcurrent: d.maxConcurrent, timeoutMs: d.timeoutMs, batching: d.batching ?? undefined };
+    switch (d.runtime) {
+      case 'onnx': {
+        if (!d.model.file) throw new Error(`model '${d.model.name}' version ${d.model.version} holds no ONNX file`);
+        const bytes = await buffer(await this.opts.artifacts.get(joinKey(d.model.storagePrefix, d.model.file)));
+        return { kind: 'onnx', ...common, model: new Uint8Array(bytes) };
+      }
+      case 'process':
+        // The registered model's name is what the model server is asked for in OIP paths.
+        return { kind: 'process', ...common, modelName: d.model.name, command: d.command ?? [], env: this.opts.processEnv };
+      case 'http':
+        return { kind: 'http', ...common, modelName: d.model.name, url: d.url ?? '' };
+    }
+  }
+
+  /** Waits for readiness and reports the state; a failure is kept for requests to see. */
+  private async warm(endpoint: string, d: RoutedDeployment, live: LiveDeployment): Promise<void> {
+    let state = 'Ready';
+    if (live.failure === null) {
+      try {
+        await live.predictor.ready;
+        const ms = live.predictor.stats().modelLoadMs;
+        if (ms !== null) this.opts.onModelLoad?.(endpoint, d.name, ms / 1000);
+      } catch (err) {
+        live.failure = (err as Error).message;
+      }
+    }
+    if (live.failure !== null) state = `Failed: ${live.failure}`.slice(0, 500);
+    if (state !== d.state) {
+      await this.opts.serving.deployments.setState(endpoint, d.name, state).catch((err: unknown) => this.opts.log?.warn({ err }, 'could not record deployment state'));
+    }
+  }
+}
+
+function endpointOf(e: RoutedEndpoint, deployments: Map<string, LiveDeployment>, old: LiveEndpoint | undefined): LiveEndpoint {
+  const names: string[] = [];
+  const cumulative: number[] = [];
+  let total = 0;
+  for (const [name, weight] of Object.entries(e.traffic)) {
+    if (!(weight > 0) || !deployments.has(name)) continue;
+    total += weight;
+    names.push(name);
+    cumulative.push(total);
+  }
+  const same = old?.bucket && old.rateLimit && e.rateLimit && old.rateLimit.rps === e.rateLimit.rps && old.rateLimit.burst === e.rateLimit.burst;
+  return {
+    name: e.name,
+    workspace: e.workspace,
+    auth: e.auth,
+    keys: e.keys,
+    deployments,
+    split: { names, cumulative },
+    rateLimit: e.rateLimit,
+    bucket: same ? old.bucket : e.rateLimit ? new TokenBucket(e.rateLimit.rps, e.rateLimit.burst) : null,
+  };
+}
+
+/** A weighted pick over the traffic split; null when no traffic is configured. */
+export function pick(e: LiveEndpoint, r = Math.random()): LiveDeployment | null {
+  const { names, cumulative } = e.split;
+  if (names.length === 0) return null;
+  const x = r * cumulative[cumulative.length - 1];
+  for (let i = 0; i < names.length; i++) if (x < cumulative[i]) return e.deployments.get(names[i]) ?? null;
+  return e.deployments.get(names[names.length - 1]) ?? null;
+}
+
+/** What makes a running predictor reusable: anything else changing starts a new one. */
+function fingerprint(d: RoutedDeployment): string {
+  return JSON.stringify([d.runtime, d.command, d.url, d.instances, d.maxConcurrent, d.timeoutMs, d.batching, d.model.digest, d.model.storagePrefix, d.model.file]);
+}
+
+/** Stands in for a new deployment while its predictor starts. */
+function placeholder(name: string, fp: string): LiveDeployment {
+  const p = new LiveDeployment(name, fp, failedPredictor(), 0, { name: '', version: 0 });
+  p.failure = 'still starting';
+  return p;
+}
+
+function failedPredictor(): Predictor {
+  const ready = Promise.reject(new Error('not loaded'));
+  ready.catch(() => undefined);
+  return {
+    ready,
+    signature: { inputs: [], outputs: [] },
+    predict: () => Promise.reject(new Error('not loaded')),
+    stats: () => ({ inFlight: 0, queued: 0, healthyInstances: 0, instances: 0, modelLoadMs: null, restarts: 0 }),
+    close: async () => undefined,
+  };
+}

@@ -1,0 +1,63 @@
+import { join } from 'node:path';
+import type { Config } from './config.js';
+import { bootstrapAdmin, createAccess, type Access } from './access/service.js';
+import { joinKey, openArtifactStore, type ArtifactStore } from './artifacts/index.js';
+import { REGISTRY_ROOT } from './registry/storage.js';
+import { DatasetService } from './datasets/service.js';
+import { createRegistry, trackingLookups, type Registry } from './registry/registry.js';
+import { openStore, type Store } from './store/db.js';
+import { createApply, type ApplyEngine } from './apply/index.js';
+import { registryResolver } from './serving/deployments.model.js';
+import { createServing, type Serving } from './serving/service.js';
+import { createTracking, type Tracking } from './tracking/service.js';
+
+/**
+ * The composition root: builds the store and every service once from the
+ * parsed Config and hands them to whichever process role runs.
+ */
+export interface Platform {
+  config: Config;
+  store: Store;
+  access: Access;
+  artifacts: ArtifactStore;
+  datasets: DatasetService;
+  tracking: Tracking;
+  registry: Registry;
+  serving: Serving;
+  apply: ApplyEngine;
+  close(): Promise<void>;
+}
+
+export async function createPlatform(config: Config): Promise<Platform> {
+  const store = await openStore(config.store);
+  const access = createAccess(store.db, { oidc: config.oidc });
+  const artifacts = openArtifactStore(config.artifacts, config.s3);
+  const tracking = createTracking(store.db, access.authz, artifacts);
+  const registry = createRegistry({ db: store.db, authz: access.authz, artifacts }, trackingLookups(tracking));
+  const serving = createServing({ db: store.db, authz: access.authz, models: registryResolver(registry) });
+  // A deleted workspace takes its files along, so a workspace later created
+  // with the same name cannot read them: datasets, registry copies, run artifacts.
+  access.workspaces.onDeleted(async (ws) => {
+    for (const prefix of [joinKey('datasets', ws), joinKey(REGISTRY_ROOT, ws), joinKey('mlflow-artifacts', 'w', ws)]) await artifacts.delete(prefix);
+  });
+  return {
+    config,
+    store,
+    access,
+    artifacts,
+    datasets: new DatasetService({ db: store.db, authz: access.authz, artifacts, tmpDir: join(config.dataDir, 'tmp') }),
+    tracking,
+    registry,
+    serving,
+    apply: createApply({ serving, authz: access.authz }),
+    close: async () => {
+      await artifacts.close();
+      await store.close();
+    },
+  };
+}
+
+/** First-start work of the server role: the admin user and its token file. */
+export function bootstrap(p: Platform) {
+  return bootstrapAdmin(p.access, p.store.db, { tokenFile: join(p.config.dataDir, 'admin-token'), presetToken: p.config.adminToken });
+}

@@ -1,0 +1,71 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { bootstrap, createPlatform, type Platform } from '../platform.js';
+import { buildApp, type Role } from './app.js';
+import { holdPort } from './boot.js';
+
+export interface Running {
+  app: FastifyInstance;
+  platform: Platform;
+  url: string;
+  adminToken: 'created' | 'preset' | 'existing' | 'n/a';
+  stop(): Promise<void>;
+}
+
+/** Starts one process role on the configured port; `stop` drains requests, then closes the store. */
+export async function startRole(role: Role, config: Config): Promise<Running> {
+  const hold = await holdPort(config.host, config.port, role);
+  let platform: Platform;
+  try {
+    platform = await createPlatform(config);
+  } catch (e) {
+    await hold.release();
+    throw e;
+  }
+  let app: FastifyInstance | undefined;
+  try {
+    const adminToken = role === 'all' || role === 'server' ? await bootstrap(platform) : 'n/a';
+    app = await buildApp(platform, { role });
+    await app.ready();
+    await hold.release();
+    await app.listen({ port: hold.port, host: config.host });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    let stopping: Promise<void> | undefined;
+    const a = app;
+    return {
+      app,
+      platform,
+      url: `http://${host}:${port}`,
+      adminToken,
+      stop: () => (stopping ??= a.close().then(() => platform.close())),
+    };
+  } catch (e) {
+    await hold.release();
+    await app?.close().catch(() => undefined);
+    await platform.close();
+    throw e;
+  }
+}
+
+/** Wires SIGTERM/SIGINT to a graceful stop with a deadline. */
+export function stopOnSignals(running: Running, graceMs: number, log: (m: string) => void) {
+  const onSignal = (sig: string) => {
+    log(`${sig} received: draining in-flight requests, then closing the store`);
+    const force = setTimeout(() => {
+      log('shutdown grace period over; exiting');
+      process.exit(1);
+    }, graceMs);
+    force.unref();
+    running.stop().then(
+      () => process.exit(0),
+      (e) => {
+        log(`shutdown failed: ${(e as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+}

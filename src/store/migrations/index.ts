@@ -1,0 +1,29 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import * as m0001 from './0001_access.js';
+import * as m0002 from './0002_tracking.js';
+import * as m0003 from './0003_registry.js';
+import * as m0004 from './0004_datasets.js';
+import * as m0005 from './0005_serving.js';
+
+/** Versioned migrations, in order. Append only: never edit a shipped one. */
+const migrations: Record<string, Migration> = {
+  '0001_access': m0001,
+  '0002_tracking': m0002,
+  '0003_registry': m0003,
+  '0004_datasets': m0004,
+  '0005_serving': m0005,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/**
+ * Brings the schema up to date. Idempotent, and safe when several replicas
+ * start at once (Kysely takes a lock row before migrating).
+ */
+export async function migrate(db: Kysely<any>): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`migration ${failed ?? '?'} failed: ${(error as Error).message ?? error}`);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Tiny valid ONNX models written byte by byte, so tests need no downloads and
+ * no Python. The encoder covers the handful of protobuf messages a small
+ * graph needs (onnx.proto3: ModelProto, GraphProto, NodeProto, TensorProto,
+ * ValueInfoProto, TypeProto, TensorShapeProto).
+ *
+ * `logisticRegressionOnnx()` is y = sigmoid(x · W + b) with x float32 [N, F]
+ * and y float32 [N, 1]; `linearOnnx()` is the same without the sigmoid.
+ * Serving tests can reuse them: the expected outputs are easy to compute.
+ */
+
+// --- protobuf wire encoding -------------------------------------------------
+
+function varint(n: number | bigint): number[] {
+  let v = BigInt(n);
+  if (v < 0n) v += 1n << 64n; // two's complement, as protobuf does for negative int64
+  const out: number[] = [];
+  do {
+    let byte = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v !== 0n) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0n);
+  return out;
+}
+
+type Field = number[];
+const key = (field: number, wire: number) => varint((field << 3) | wire);
+const int = (field: number, n: number | bigint): Field => [...key(field, 0), ...varint(n)];
+const bytes = (field: number, b: Uint8Array | number[]): Field => [...key(field, 2), ...varint(b.length), ...b];
+const str = (field: number, s: string): Field => bytes(field, [...Buffer.from(s, 'utf8')]);
+const msg = (field: number, ...parts: Field[]): Field => bytes(field, parts.flat());
+
+// --- ONNX messages ----------------------------------------------------------
+
+/** onnx.TensorProto.DataType */
+export const ElemType = { FLOAT: 1, INT64: 7, DOUBLE: 11 } as const;
+
+/** A dimension: a fixed size, or a symbolic name such as 'N'. */
+export type Dim = number | string;
+
+function tensorType(elemType: number, shape: Dim[]): Field {
+  const dims = shape.map((d) => msg(1, typeof d === 'number' ? int(1, d) : str(2, d)));
+  return msg(2, msg(1, int(1, elemType), msg(2, ...dims)));
+}
+
+function valueInfo(field: number, name: string, elemType: number, shape: Dim[]): Field {
+  return msg(field, str(1, name), tensorType(elemType, shape));
+}
+
+function floatInitializer(name: string, dims: number[], values: number[]): Field {
+  const raw = Buffer.alloc(values.length * 4);
+  values.forEach((v, i) => raw.writeFloatLE(v, i * 4));
+  return msg(5, ...dims.map((d) => int(1, d)), int(2, ElemType.FLOAT), str(8, name), bytes(9, [...raw]));
+}
+
+function node(opType: string, inputs: string[], outputs: string[], name: string): Field {
+  return msg(1, ...inputs.map((i) => str(1, i)), ...outputs.map((o) => str(2, o)), str(3, name), str(4, opType));
+}
+
+export interface LinearModelOptions {
+  /** Weights, one per feature (default [0.5, -0.25, 1, 2]). */
+  weights?: number[];
+  bias?: number;
+  inputName?: string;
+  outputName?: string;
+  /** Add a Sigmoid after the linear layer (logistic regression). */
+  sigmoid?: boolean;
+}
+
+/** y = [sigmoid](x · W + b): MatMul + Add (+ Sigmoid), opset 13, IR version 8. */
+export function linearOnnx(opts: LinearModelOptions = {}): Buffer {
+  const w = opts.weights ?? [0.5, -0.25, 1, 2];
+  const input = opts.inputName ?? 'input';
+  const output = opts.outputName ?? 'output';
+  const last = opts.sigmoid ? 'logit' : output;
+  const graph = msg(
+    7,
+    node('MatMul', [input, 'W'], ['xw'], 'matmul'),
+    node('Add', ['xw', 'B'], [last], 'add'),
+    ...(opts.sigmoid ? [node('Sigmoid', ['logit'], [output], 'sigmoid')] : []),
+    str(2, 'slipway_test_graph'),
+    floatInitializer('W', [w.length, 1], w),
+    floatInitializer('B', [1], [opts.bias ?? 0.1]),
+    valueInfo(11, input, ElemType.FLOAT, ['N', w.length]),
+    valueInfo(12, output, ElemType.FLOAT, ['N', 1]),
+  );
+  const model = [...int(1, 8), ...str(2, 'slipway-test'), ...str(3, '1'), ...graph, ...msg(8, str(1, ''), int(2, 13))];
+  return Buffer.from(model);
+}
+
+/** Logistic regression over `features` float32 inputs. */
+export function logisticRegressionOnnx(opts: Omit<LinearModelOptions, 'sigmoid'> = {}): Buffer {
+  return linearOnnx({ ...opts, sigmoid: true });
+}
+
+/** What the models above compute, for checking a predictor's output. */
+export function expectedOutput(x: number[][], opts: LinearModelOptions = {}): number[] {
+  const w = opts.weights ?? [0.5, -0.25, 1, 2];
+  const b = opts.bias ?? 0.1;
+  return x.map((row) => {
+    const z = row.reduce((s, v, i) => s + v * w[i], b);
+    return opts.sigmoid ? 1 / (1 + Math.exp(-z)) : z;
+  });
+}
+
+/** An MLmodel file for a directory holding `model.onnx`, as mlflow.onnx.log_model writes it. */
+export function mlmodelYaml(runId = ''): string {
+  return [
+    'artifact_path: model',
+    'flavors:',
+    '  onnx:',
+    '    code: null',
+    '    data: model.onnx',
+    '    onnx_version: 1.16.0',
+    '    providers: [CPUExecutionProvider]',
+    '  python_function:',
+    '    data: model.onnx',
+    '    env: {conda: conda.yaml, virtualenv: python_env.yaml}',
+    '    loader_module: mlflow.onnx',
+    '    python_version: 3.11.2',
+    `run_id: ${runId}`,
+    'mlflow_version: 2.12.2',
+    '',
+  ].join('\n');
+}
