@@ -33,8 +33,10 @@ export async function createPlatform(config: Config): Promise<Platform> {
   const access = createAccess(store.db, { oidc: config.oidc });
   const artifacts = openArtifactStore(config.artifacts, config.s3);
   const tracking = createTracking(store.db, access.authz, artifacts);
-  const registry = createRegistry({ db: store.db, authz: access.authz, artifacts }, trackingLookups(tracking));
-  const serving = createServing({ db: store.db, authz: access.authz, models: registryResolver(registry) });
+  // Serving resolves models through the registry, and the registry asks serving what it serves
+  // (lineage, refusing to delete a served version): bound late here, so neither imports the other's routes.
+  const registry = createRegistry({ db: store.db, authz: access.authz, artifacts, servedBy: (id, v, db) => serving.pinnedTo(id, v, db) }, trackingLookups(tracking));
+  const serving: Serving = createServing({ db: store.db, authz: access.authz, models: registryResolver(registry) });
   // A deleted workspace takes its files along, so a workspace later created
   // with the same name cannot read them: datasets, registry copies, run artifacts.
   access.workspaces.onDeleted(async (ws) => {

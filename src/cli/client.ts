@@ -44,13 +44,18 @@ export class CliError extends Error {
 /** SLIPWAY_URL and SLIPWAY_TOKEN take precedence over the saved login. */
 export function resolveLogin(env = process.env): Login {
   const saved = readLogin(env);
-  const url = env.SLIPWAY_URL || saved.url;
+  const url = serverUrl(env);
   // The saved token belongs to the saved server; never send it elsewhere.
   const token = env.SLIPWAY_TOKEN || (url === saved.url ? saved.token : undefined);
   if (!url || !token) {
     throw new CliError('not logged in: run `slipway login --url URL --token TOKEN` (the admin token is in <data-dir>/admin-token), or set SLIPWAY_URL and SLIPWAY_TOKEN');
   }
-  return { url: url.replace(/\/+$/, ''), token };
+  return { url, token };
+}
+
+/** The server the CLI talks to: SLIPWAY_URL, else the saved login's; undefined when neither is set. */
+export function serverUrl(env = process.env): string | undefined {
+  return (env.SLIPWAY_URL || readLogin(env).url)?.replace(/\/+$/, '');
 }
 
 interface ProblemBody {
@@ -68,12 +73,13 @@ export class ApiClient {
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.send(path, {
-      method,
-      headers: body !== undefined ? { 'content-type': 'application/json' } : {},
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    return (await readJson(res)) as T;
+    return (await this.exchange<T>(method, path, body === undefined ? undefined : JSON.stringify(body))).body;
+  }
+
+  /** Sends a JSON text as is, with extra headers; answers the parsed JSON and the response headers. */
+  async exchange<T>(method: string, path: string, json?: string, headers: Record<string, string> = {}): Promise<{ body: T; headers: Headers }> {
+    const res = await this.send(path, { method, headers: { ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body: json });
+    return { body: (await readJson(res)) as T, headers: res.headers };
   }
 
   /** POSTs `body` as a stream, never buffered whole (fetch needs `duplex: 'half'` for that); answers the parsed JSON. */

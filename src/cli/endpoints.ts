@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ApiClient, CliError, enc } from './client.js';
+import { registerInvokeCommand } from './invoke.js';
 import { fmt, printObject, printRows } from './output.js';
 
 type Obj = Record<string, unknown>;
@@ -36,7 +37,7 @@ export function parsePercents(words: string[], what: string): Record<string, num
   return out;
 }
 
-/** `slipway endpoint ls|show|key|traffic|history` and `slipway deployment ls|show|delete`. */
+/** `slipway endpoint ls|show|key|traffic|history|invoke` and `slipway deployment ls|show|delete`. */
 export function registerEndpointCommands(program: Command) {
   const endpoint = program.command('endpoint').description('online endpoints: keys, traffic and mirror maps over deployments');
 
@@ -105,6 +106,8 @@ export function registerEndpointCommands(program: Command) {
       const rows = r.history.map((h) => ({ at: new Date(h.at).toISOString(), who: h.who, reason: h.reason, traffic: pct(h.traffic), mirror: pct(h.mirror) }));
       printRows(fmt(cmd), rows, ['at', 'who', 'reason', 'traffic', 'mirror'], r);
     });
+
+  registerInvokeCommand(endpoint);
 
   const deployment = program.command('deployment').description('deployments of an endpoint: pinned model versions with their runtime settings');
   deployment

@@ -8,10 +8,36 @@ import { VersionStorage } from './storage.js';
 import { RegistryStore, type KV } from './store.js';
 import { checkModelName, checkTag, modelNotFound, modelViews, requireModel, type ModelView } from './views.js';
 
+/** A deployment serving a model version, as the serving domain reports it. */
+export interface ServedVersion {
+  endpoint: string;
+  deployment: string;
+  version: number;
+}
+
+/**
+ * Deployments pinning versions of a registered model (by id), all versions or one.
+ * The composition root wires it to serving; the registry never imports serving.
+ */
+export type ServedBy = (modelId: number, version?: number, db?: Db) => Promise<ServedVersion[]>;
+
 export interface RegistryDeps {
   db: Db;
   authz: Authorizer;
   artifacts: ArtifactStore;
+  /** Absent: nothing is served (a registry without serving, in tests). */
+  servedBy?: ServedBy;
+}
+
+/** Refuses deleting what a deployment serves; MLflow clients see INVALID_STATE. */
+export async function refuseIfServed(deps: RegistryDeps, tx: Db, what: string, modelId: number, version?: number): Promise<void> {
+  const users = deps.servedBy ? await deps.servedBy(modelId, version, tx) : [];
+  if (!users.length) return;
+  const list = users.map((u) => `endpoint '${u.endpoint}' deployment '${u.deployment}' (version ${u.version})`).join(', ');
+  throw new SlipwayError('conflict', `${what} is served by ${list}: delete those deployments or point them at another version first`, {
+    mlflowCode: 'INVALID_STATE',
+    servedBy: users,
+  });
 }
 
 export interface Page<T> {
@@ -71,6 +97,7 @@ export class ModelService {
   async delete(ctx: Ctx, workspace: string, name: string): Promise<void> {
     const prefixes = await this.deps.authz.mutate(ctx, { action: 'model.delete', workspace, target: `model/${name}` }, async (tx, ws) => {
       const m = await requireModel(this.store, tx, Number(ws!.id), name, true);
+      await refuseIfServed(this.deps, tx, `registered model '${name}'`, Number(m.id));
       const versions = await this.store.versionsOf(tx, [Number(m.id)]);
       await this.store.deleteModel(tx, Number(m.id));
       return versions.map((v) => v.storage_prefix).filter(Boolean);

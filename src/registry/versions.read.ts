@@ -3,7 +3,7 @@ import type { Ctx } from '../access/principal.js';
 import { joinKey, validateKey } from '../artifacts/index.js';
 import { Invalid, NotFound, SlipwayError } from '../shared/errors.js';
 import { decodePageToken, encodePageToken, parseFilter, parseOrderBy } from './filter.js';
-import type { Page, RegistryDeps } from './service.js';
+import type { Page, RegistryDeps, ServedVersion } from './service.js';
 import { digestOf, type FileCheck, type VersionStorage } from './storage.js';
 import type { FileRow, ModelRow, RegistryStore, VersionRow } from './store.js';
 import type { Run } from '../tracking/model.js';
@@ -29,7 +29,8 @@ export interface Lineage {
   datasets: Array<{ name: string; digest: string; sourceType: string; source: string }>;
   codeVersion: string | null;
   environmentDigest: string | null;
-  deployments: unknown[];
+  /** Deployments serving this version (endpoint and deployment names). */
+  deployments: ServedVersion[];
 }
 
 /** Tags from which lineage reads the code version and the environment lockfile digest. */
@@ -155,7 +156,7 @@ export class VersionReader {
       datasets: (run?.inputs.datasetInputs ?? []).map((d) => ({ name: d.dataset.name, digest: d.dataset.digest, sourceType: d.dataset.sourceType, source: d.dataset.source })),
       codeVersion: tag(CODE_VERSION_TAG),
       environmentDigest: ENV_DIGEST_TAGS.map(tag).find((x) => x !== null) ?? null,
-      deployments: [],
+      deployments: this.deps.servedBy ? await this.deps.servedBy(Number(m.id), version) : [],
     };
   }
 }

@@ -1,7 +1,7 @@
 import type { Ctx } from '../access/principal.js';
 import { Invalid, isSlipwayError, SlipwayError } from '../shared/errors.js';
 import type { Db } from '../store/db.js';
-import type { RegistryDeps } from './service.js';
+import { refuseIfServed, type RegistryDeps } from './service.js';
 import { resolveSource, type SourceLookups } from './sources.js';
 import { digestOf, versionPrefix, type VersionStorage } from './storage.js';
 import type { FileRow, KV, RegistryStore, VersionRow } from './store.js';
@@ -135,6 +135,7 @@ export class VersionWriter {
   async delete(ctx: Ctx, workspace: string, name: string, version: number): Promise<void> {
     let prefix = '';
     await this.change(ctx, workspace, name, version, 'model.delete', { op: 'delete-version' }, async (tx, v) => {
+      await refuseIfServed(this.deps, tx, `model '${name}' version ${version}`, Number(v.model_id), Number(v.version));
       prefix = v.storage_prefix;
       await this.store.deleteVersion(tx, Number(v.id));
     }, false);

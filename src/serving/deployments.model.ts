@@ -30,7 +30,8 @@ export function registryResolver(registry: Registry): ModelResolver {
   return {
     async resolve(db, workspaceId, ref, field = 'model') {
       const r = parseModelRef(ref, field);
-      const m = await store.model(workspaceId, r.name, db);
+      // Locked: a version delete (which locks the model row too) cannot slip between resolving and pinning.
+      const m = await store.model(workspaceId, r.name, db, true);
       if (!m) throw Invalid.field(field, `registered model '${r.name}' does not exist in this workspace`);
       let v;
       if (r.alias !== undefined) {

@@ -44,7 +44,7 @@ export interface Serving {
    * Deployments serving versions of a registered model (by id: renames move
    * nothing), for registry lineage and to refuse deleting a version in service.
    */
-  pinnedTo(modelId: number, version?: number): Promise<Array<{ endpoint: string; deployment: string; version: number }>>;
+  pinnedTo(modelId: number, version?: number, db?: Db): Promise<Array<{ endpoint: string; deployment: string; version: number }>>;
 }
 
 export function createServing(deps: { db: Db; authz: Authorizer; models: ModelResolver }): Serving {
@@ -55,7 +55,7 @@ export function createServing(deps: { db: Db; authz: Authorizer; models: ModelRe
     deployments: new DeploymentService(core, deps.models),
     servingConfigVersion: () => store.version(),
     routingSnapshot: () => snapshot(store),
-    pinnedTo: (modelId, version) => store.pinning(modelId, version),
+    pinnedTo: (modelId, version, db) => store.pinning(modelId, version, db),
   };
 }
 
