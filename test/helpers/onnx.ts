@@ -54,9 +54,12 @@ function floatInitializer(name: string, dims: number[], values: number[]): Field
   return msg(5, ...dims.map((d) => int(1, d)), int(2, ElemType.FLOAT), str(8, name), bytes(9, [...raw]));
 }
 
-function node(opType: string, inputs: string[], outputs: string[], name: string): Field {
-  return msg(1, ...inputs.map((i) => str(1, i)), ...outputs.map((o) => str(2, o)), str(3, name), str(4, opType));
+function node(opType: string, inputs: string[], outputs: string[], name: string, attributes: Field[] = []): Field {
+  return msg(1, ...inputs.map((i) => str(1, i)), ...outputs.map((o) => str(2, o)), str(3, name), str(4, opType), ...attributes);
 }
+
+/** An INT attribute of a node (AttributeProto: name, i, type = INT). */
+const intAttribute = (name: string, value: number): Field => msg(5, str(1, name), int(3, value), int(20, 2));
 
 export interface LinearModelOptions {
   /** Weights, one per feature (default [0.5, -0.25, 1, 2]). */
@@ -92,6 +95,32 @@ export function linearOnnx(opts: LinearModelOptions = {}): Buffer {
 /** Logistic regression over `features` float32 inputs. */
 export function logisticRegressionOnnx(opts: Omit<LinearModelOptions, 'sigmoid'> = {}): Buffer {
   return linearOnnx({ ...opts, sigmoid: true });
+}
+
+/**
+ * A binary logistic regression shaped as skl2onnx converts scikit-learn's
+ * `LogisticRegression` (zipmap off): input `float_input` float32 [N, F];
+ * outputs `label` int64 [N] and `probabilities` float32 [N, 2] (class 0, class 1).
+ */
+export function sklearnLogisticRegressionOnnx(opts: Pick<LinearModelOptions, 'weights' | 'bias'> = {}): Buffer {
+  const w = opts.weights ?? [0.5, -0.25, 1, 2];
+  const graph = msg(
+    7,
+    node('MatMul', ['float_input', 'coef'], ['xw'], 'matmul'),
+    node('Add', ['xw', 'intercept'], ['logit'], 'add'),
+    node('Sigmoid', ['logit'], ['p1'], 'sigmoid'),
+    node('Sub', ['one', 'p1'], ['p0'], 'complement'),
+    node('Concat', ['p0', 'p1'], ['probabilities'], 'concat', [intAttribute('axis', 1)]),
+    node('ArgMax', ['probabilities'], ['label'], 'argmax', [intAttribute('axis', 1), intAttribute('keepdims', 0)]),
+    str(2, 'LogisticRegression'),
+    floatInitializer('coef', [w.length, 1], w),
+    floatInitializer('intercept', [1], [opts.bias ?? 0.1]),
+    floatInitializer('one', [1], [1]),
+    valueInfo(11, 'float_input', ElemType.FLOAT, ['N', w.length]),
+    valueInfo(12, 'label', ElemType.INT64, ['N']),
+    valueInfo(12, 'probabilities', ElemType.FLOAT, ['N', 2]),
+  );
+  return Buffer.from([...int(1, 8), ...str(2, 'skl2onnx'), ...str(3, '1.16.0'), ...graph, ...msg(8, str(1, ''), int(2, 13))]);
 }
 
 /** What the models above compute, for checking a predictor's output. */
