@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { principalWithToken, startTestApp, type TestApp } from '../helpers/app.js';
 import { until } from '../helpers/process.js';
 import { expectedOutput, linearOnnx, logisticRegressionOnnx } from '../helpers/onnx.js';
+import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
 
 const ws = '/api/v1/workspaces/default';
 const ep = `${ws}/endpoints`;
@@ -19,18 +20,6 @@ function close(actual: number[], expected: number[]) {
   actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-5, `${v} vs ${expected[i]} at ${i}`));
 }
 
-
-/** Prometheus text: the value of one sample by name and exact labels. */
-function sample(text: string, name: string, labels: Record<string, string>): number {
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) got[l[1]] = l[2];
-    if (Object.keys(labels).length === Object.keys(got).length && Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
-  }
-  return 0;
-}
 
 describe('inference gateway over a loopback socket (pglite)', () => {
   let t: TestApp;
@@ -199,22 +188,25 @@ describe('inference gateway over a loopback socket (pglite)', () => {
     }, 5000);
   });
 
-  it('counts requests on /metrics as sent', async () => {
-    const scrape = async () => (await (await call('/metrics', { token: t.adminToken })).text());
-    const before = await scrape();
+  it('counts requests on /metrics as sent (a strict text-format parse)', async () => {
+    const scrape = async () => parsePrometheus(await (await call('/metrics', { token: t.adminToken })).text());
     const labels = (status: string) => ({ endpoint: 'lr', deployment: 'green', status });
-    const ok0 = sample(before, 'slipway_endpoint_requests_total', labels('200'));
-    const bad0 = sample(before, 'slipway_endpoint_requests_total', labels('400'));
+    const counts = (s: Awaited<ReturnType<typeof scrape>>) => ({
+      ok: sampleValue(s, 'slipway_endpoint_requests_total', labels('200')),
+      bad: sampleValue(s, 'slipway_endpoint_requests_total', labels('400')),
+      gateway: sampleValue(s, 'slipway_endpoint_request_duration_seconds_count', { endpoint: 'lr' }),
+      model: sampleValue(s, 'slipway_model_inference_duration_seconds_count', { endpoint: 'lr', deployment: 'green' }),
+    });
+    const before = counts(await scrape());
     for (let i = 0; i < 5; i++) await (await call('/endpoints/lr/score', { body: split })).arrayBuffer();
     for (let i = 0; i < 2; i++) await (await call('/endpoints/lr/score', { body: { dataframe_split: { columns: ['a'], data: [[1]] } } })).arrayBuffer();
-    const text = await scrape();
-    assert.equal(sample(text, 'slipway_endpoint_requests_total', labels('200')) - ok0, 5);
-    assert.equal(sample(text, 'slipway_endpoint_requests_total', labels('400')) - bad0, 2);
-    assert.equal(sample(text, 'slipway_endpoint_throttled_total', { endpoint: 'tok' }), 1);
-    assert.ok(sample(text, 'slipway_model_load_seconds', { endpoint: 'lr', deployment: 'blue' }) > 0);
-    assert.ok(sample(text, 'slipway_model_inference_duration_seconds_count', { endpoint: 'lr', deployment: 'green' }) >= 5);
-    assert.ok(sample(text, 'slipway_endpoint_request_duration_seconds_count', { endpoint: 'lr' }) >= 7);
-    assert.equal(sample(text, 'slipway_endpoint_in_flight', { endpoint: 'lr' }), 0);
+    const samples = await scrape();
+    const after = counts(samples);
+    // Exactly the requests sent: 5 scored, 2 refused before reaching the model, all 7 timed by the gateway.
+    assert.deepEqual({ ok: after.ok - before.ok, bad: after.bad - before.bad, gateway: after.gateway - before.gateway, model: after.model - before.model }, { ok: 5, bad: 2, gateway: 7, model: 5 });
+    assert.equal(sampleValue(samples, 'slipway_endpoint_throttled_total', { endpoint: 'tok' }), 1);
+    assert.ok(sampleValue(samples, 'slipway_model_load_seconds', { endpoint: 'lr', deployment: 'blue' }) > 0);
+    assert.equal(sampleValue(samples, 'slipway_endpoint_in_flight', { endpoint: 'lr' }), 0);
     const state = await ok('GET', `${ep}/lr/deployments/blue`);
     assert.equal(state.state, 'Ready');
   });

@@ -1,23 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { principalWithToken, startTestApp, type TestApp } from '../helpers/app.js';
-
-/** Parses Prometheus text format 0.0.4 into samples; throws on a malformed line. */
-export function parsePrometheus(text: string): Array<{ name: string; labels: Record<string, string>; value: number }> {
-  const out: Array<{ name: string; labels: Record<string, string>; value: number }> = [];
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\d+)?$/.exec(line);
-    if (!m) throw new Error(`not Prometheus text: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
-    const value = m[4] === '+Inf' ? Infinity : m[4] === '-Inf' ? -Infinity : Number(m[4]);
-    // Like Prometheus (Go's ParseFloat), NaN is case-insensitive; prom-client writes 'Nan'.
-    if (Number.isNaN(value) && !/^nan$/i.test(m[4])) throw new Error(`bad value: ${line}`);
-    out.push({ name: m[1], labels, value });
-  }
-  return out;
-}
+import { parseExposition, parsePrometheus } from '../helpers/prometheus.js';
 
 describe('/metrics', () => {
   let t: TestApp;
@@ -49,5 +33,55 @@ describe('/metrics', () => {
     assert.equal(count(after, '404') - count(before, '404'), 3);
     assert.ok(after.some((s) => s.name === 'slipway_process_cpu_user_seconds_total'));
     assert.ok(after.some((s) => s.name === 'slipway_http_request_duration_seconds_bucket'));
+  });
+});
+
+describe('the strict Prometheus text parser (test/helpers/prometheus.ts)', () => {
+  const ok = [
+    '# HELP up_total Requests, with a \\ and a\\nnewline',
+    '# TYPE up_total counter',
+    'up_total{path="/a\\"b\\\\c\\nd",code="200"} 3 1700000000000',
+    'up_total{code="500",} 1',
+    '# TYPE lat histogram',
+    'lat_bucket{le="0.1"} 1',
+    'lat_bucket{le="+Inf"} 2',
+    'lat_sum 0.3',
+    'lat_count 2',
+    'temp NaN',
+    'temp2 -Inf',
+    '',
+  ].join('\n');
+
+  it('reads HELP, TYPE, escaped label values, timestamps and special values', () => {
+    const { families, samples } = parseExposition(ok);
+    assert.equal(families.get('up_total')?.help, 'Requests, with a \\ and a\nnewline');
+    assert.equal(families.get('lat')?.type, 'histogram');
+    assert.deepEqual(samples[0], { name: 'up_total', labels: { path: '/a"b\\c\nd', code: '200' }, value: 3, timestamp: 1700000000000, family: 'up_total', type: 'counter' });
+    assert.equal(samples.find((s) => s.name === 'lat_count')?.family, 'lat');
+    assert.ok(Number.isNaN(samples.find((s) => s.name === 'temp')!.value));
+    assert.equal(samples.find((s) => s.name === 'temp2')!.value, -Infinity);
+  });
+
+  it('fails on malformed text', () => {
+    const bad: Array<[string, RegExp]> = [
+      ['x{a="1"} \n', /bad value|expected a value/],
+      ['x{a="1} 1\n', /unterminated value/],
+      ['x{a="\\q"} 1\n', /bad escape/],
+      ['x{a=1} 1\n', /expected ="…"/],
+      ['x{a="1" b="2"} 1\n', /expected , or }/],
+      ['x 1e\n', /bad value/],
+      ['x 1 12.5\n', /bad timestamp/],
+      ['x 1 2 3\n', /expected a value and an optional timestamp/],
+      ['9x 1\n', /expected a metric name/],
+      ['# TYPE x countr\n', /unknown type/],
+      ['# TYPE x counter\n# TYPE x counter\n', /second TYPE/],
+      ['# TYPE x counter\nx -1\n', /non-negative/],
+      ['x 1\nx 2\n', /duplicate series/],
+      ['x 1\ny 1\nx{a="b"} 2\n', /continues after other families/],
+      ['# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_count 1\n', /bucket le=Infinity is below/],
+      ['# TYPE h histogram\nh_bucket{le="1"} 1\nh_count 1\n', /no le="\+Inf" bucket/],
+      ['x 1', /must end with a newline/],
+    ];
+    for (const [text, why] of bad) assert.throws(() => parsePrometheus(text), why, JSON.stringify(text));
   });
 });
