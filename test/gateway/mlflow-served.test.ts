@@ -84,7 +84,7 @@ for (const driver of drivers) {
       const want = await direct();
       const r = await infer('/v2/models/sk/infer', { id: 'acc-1', inputs: [{ name: 'float_input', datatype: 'FP32', shape: [x.length, 4], data: x.flat() }] });
       assert.equal(r.status, 200, await r.clone().text());
-      const body = await r.json();
+      const body = (await r.json()) as { model_name: string; id: string; outputs: Array<{ name: string }> };
       assert.equal(body.model_name, 'sk');
       assert.equal(body.id, 'acc-1');
       const out = Object.fromEntries(body.outputs.map((o: { name: string }) => [o.name, o]));

@@ -109,7 +109,7 @@ export function parseExposition(text: string): Exposition {
   const lines = text.split('\n');
   if (text !== '' && lines.at(-1) !== '') throw new ParseError(lines.length, lines.at(-1)!, 'the last line must end with a newline');
   lines.forEach((line, idx) => {
-    const fail = (why: string): never => {
+    const fail: (why: string) => never = (why) => {
       throw new ParseError(idx + 1, line, why);
     };
     if (line === '') return;
