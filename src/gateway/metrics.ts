@@ -1,5 +1,6 @@
 /** The gateway's Prometheus series, on the app's registry. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { PredictorStats } from '../serving/predictor.js';
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -47,4 +48,42 @@ export function gatewayMetrics(registry: Registry) {
       registers,
     }),
   };
+}
+
+/** The live deployments and their predictors' stats, as a scrape reads them. */
+export type UsageSource = () => Iterable<{ endpoint: string; deployment: string; stats: PredictorStats }>;
+
+/**
+ * Per-deployment CPU and memory, read from the predictors only when
+ * Prometheus scrapes. A runtime that cannot measure them (http; non-Linux)
+ * has no series rather than a made-up zero.
+ */
+export function deploymentUsageMetrics(registry: Registry, source: UsageSource) {
+  const labelNames = ['endpoint', 'deployment'] as const;
+  const each = (pick: (s: PredictorStats) => number | undefined, put: (labels: { endpoint: string; deployment: string }, v: number) => void) => {
+    for (const u of source()) {
+      const v = pick(u.stats);
+      if (v !== undefined) put({ endpoint: u.endpoint, deployment: u.deployment }, v);
+    }
+  };
+  new Counter({
+    name: 'slipway_deployment_cpu_seconds_total',
+    help: 'CPU time used by a deployment: its model-server processes (process runtime) or worker threads (onnx), restarts included',
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      each((s) => s.cpuSeconds, (labels, v) => this.inc(labels, v));
+    },
+  });
+  new Gauge({
+    name: 'slipway_deployment_memory_bytes',
+    help: 'Memory of a deployment: resident set of its model-server processes (process runtime) or JS heap of its worker threads (onnx)',
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      each((s) => s.memoryBytes, (labels, v) => this.set(labels, v));
+    },
+  });
 }

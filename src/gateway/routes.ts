@@ -14,7 +14,7 @@ import type { Tensors, TensorInfo } from '../serving/predictor.js';
 import type { Serving } from '../serving/service.js';
 import { Invalid, NotFound, SlipwayError, Unavailable } from '../shared/errors.js';
 import { GatewayAuth, type TokenChecker } from './auth.js';
-import { gatewayMetrics } from './metrics.js';
+import { deploymentUsageMetrics, gatewayMetrics } from './metrics.js';
 import { pick, RoutingTable, type LiveDeployment, type LiveEndpoint } from './routing.js';
 
 export interface GatewayOptions {
@@ -51,6 +51,7 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
     onModelLoad: (endpoint, deployment, seconds) => metrics.modelLoad.set({ endpoint, deployment }, seconds),
   });
   const auth = new GatewayAuth(opts.authz);
+  deploymentUsageMetrics(opts.registry, () => table.usage());
   app.addHook('onReady', async () => table.start());
   app.addHook('onClose', async () => table.close());
   app.decorateRequest('gateway', null);

@@ -5,7 +5,7 @@
  */
 import { buffer } from 'node:stream/consumers';
 import { joinKey, type ArtifactStore } from '../artifacts/index.js';
-import type { Predictor, PredictOptions, Tensors } from '../serving/predictor.js';
+import type { Predictor, PredictOptions, PredictorStats, Tensors } from '../serving/predictor.js';
 import { createPredictor, type RuntimeSpec } from '../serving/runtimes/index.js';
 import type { RateLimit } from '../serving/schema.js';
 import type { RoutedDeployment, RoutedEndpoint, Serving } from '../serving/service.js';
@@ -88,6 +88,13 @@ export class RoutingTable {
 
   get(name: string): LiveEndpoint | undefined {
     return this.endpoints.get(name);
+  }
+
+  /** Stats of every serving deployment (not placeholders or failed ones), read at a metrics scrape. */
+  *usage(): Iterable<{ endpoint: string; deployment: string; stats: PredictorStats }> {
+    for (const e of this.endpoints.values()) {
+      for (const d of e.deployments.values()) if (d.failure === null) yield { endpoint: e.name, deployment: d.name, stats: d.predictor.stats() };
+    }
   }
 
   /** Polls the serving version; the timer never keeps the process alive. */

@@ -47,6 +47,10 @@ export interface PredictorStats {
   modelLoadMs: number | null;
   /** Child restarts (process runtime) or worker respawns (onnx). */
   restarts: number;
+  /** CPU seconds used by the instances so far (child processes; onnx worker threads). Absent where not measurable (http, non-Linux). */
+  cpuSeconds?: number;
+  /** Memory of the instances: resident set of child processes, JS heap of onnx worker threads. Absent where not measurable. */
+  memoryBytes?: number;
 }
 
 export interface Predictor {

@@ -13,6 +13,8 @@ export type ToWorker = { kind: 'run'; id: number; inputs: Tensors } | { kind: 'c
 export type FromWorker =
   | { kind: 'ready'; signature: ModelSignature; loadMs: number }
   | { kind: 'failed'; message: string }
+  /** The worker thread's CPU time and heap, sent after ready and then every second. */
+  | { kind: 'usage'; cpuSeconds: number; memoryBytes: number }
   | { kind: 'result'; id: number; outputs: Tensors }
   | { kind: 'error'; id: number; message: string };
 

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { sessionTensorSpecs } from '../../registry/onnx.js';
+import { threadUsage } from './usage.js';
 import { elementTypeFromOnnx, normalizeShape, zeros, type ModelSignature, type Tensor, type TensorInfo, type Tensors } from '../predictor.js';
 import { transferList, type FromWorker, type ToWorker, type WorkerInit } from './onnx-protocol.js';
 
@@ -106,6 +107,16 @@ async function load(): Promise<void> {
     return;
   }
   if (!closeRequested) port.postMessage({ kind: 'ready', signature, loadMs: performance.now() - started } satisfies FromWorker);
+  reportUsage();
+  // unref'd: the timer never keeps a closing thread alive.
+  setInterval(reportUsage, USAGE_REPORT_MS).unref();
+}
+
+/** This thread's CPU time and heap, for the deployment's Prometheus series; only the thread itself can read them. */
+const USAGE_REPORT_MS = 1_000;
+function reportUsage(): void {
+  const u = threadUsage();
+  if (u && !closeRequested) port.postMessage({ kind: 'usage', ...u } satisfies FromWorker);
 }
 
 track(load());

@@ -4,6 +4,7 @@ import { SlipwayError, Unavailable } from '../../shared/errors.js';
 import type { ModelSignature, PredictOptions, Predictor, PredictorStats, Tensors } from '../predictor.js';
 import { transferList, type FromWorker, type ToWorker, type WorkerInit } from './onnx-protocol.js';
 import { InstancePool, type Instance } from './pool.js';
+import { UsageAccount, usageStats } from './usage.js';
 
 export interface OnnxRuntimeOptions {
   /** Name used in errors and logs (the deployment's). */
@@ -66,6 +67,8 @@ type Waiter = { resolve(v: Tensors): void; reject(e: unknown): void };
 class WorkerInstance implements Instance {
   healthy = false;
   restarts = 0;
+  /** As the worker thread last reported it, respawns included. */
+  readonly usage = new UsageAccount();
   private worker!: Worker;
   private readonly waiting = new Map<number, Waiter>();
   private nextId = 1;
@@ -89,6 +92,7 @@ class WorkerInstance implements Instance {
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`worker exited with code ${code} while loading`)));
       worker.on('message', (msg: FromWorker) => {
+        if (msg.kind === 'usage') return this.usage.note(msg);
         if (msg.kind === 'ready') {
           loaded = true;
           this.healthy = true;
@@ -106,6 +110,7 @@ class WorkerInstance implements Instance {
 
   private down(hadLoaded: boolean): void {
     this.healthy = false;
+    this.usage.retire();
     const err = new Unavailable(`model '${this.name}' worker stopped`, 1);
     for (const w of this.waiting.values()) w.reject(err);
     this.waiting.clear();
@@ -196,7 +201,8 @@ export class OnnxPredictor implements Predictor {
   }
 
   stats(): PredictorStats {
-    return this.pool.stats({ instances: this.workers.length, modelLoadMs: this.loadMs, restarts: this.workers.reduce((sum, w) => sum + w.restarts, 0) });
+    const usage = usageStats(this.workers.map((w) => w.usage));
+    return { ...this.pool.stats({ instances: this.workers.length, modelLoadMs: this.loadMs, restarts: this.workers.reduce((sum, w) => sum + w.restarts, 0) }), ...usage };
   }
 
   async close(): Promise<void> {

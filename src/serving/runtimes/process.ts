@@ -4,6 +4,7 @@ import { SlipwayError, Unavailable } from '../../shared/errors.js';
 import type { ModelSignature, PredictOptions, Predictor, PredictorStats, Tensors } from '../predictor.js';
 import { OipClient } from './oip-client.js';
 import { InstancePool, type Instance } from './pool.js';
+import { processUsage, UsageAccount, usageStats } from './usage.js';
 
 export interface ProcessRuntimeOptions {
   /** Deployment name, for errors and logs. */
@@ -58,6 +59,8 @@ class ChildInstance implements Instance {
   child?: ChildProcess;
   client?: OipClient;
   restarts = 0;
+  /** CPU and resident memory from /proc, sampled at each health check and each stats() read. */
+  readonly usage = new UsageAccount();
   private attempts = 0;
   private startedAt = 0;
   private stopped = false;
@@ -115,6 +118,7 @@ class ChildInstance implements Instance {
       // signal: on Node 20 every any() would stay attached to it.
       const ok = await this.client!.ready(AbortSignal.timeout(2_000));
       if (gen.signal.aborted) return;
+      this.sampleUsage();
       const was = this.healthy;
       this.healthy = ok;
       if (ok && !was) this.onHealthy(this);
@@ -123,8 +127,15 @@ class ChildInstance implements Instance {
     }, everyMs);
   }
 
+  /** Reads the live child's /proc entries; a dead one is left to died(). */
+  sampleUsage(): void {
+    const c = this.child;
+    if (c?.pid !== undefined && c.exitCode === null && c.signalCode === null) this.usage.note(processUsage(c.pid));
+  }
+
   private died(gen: AbortController, code: number | null, signal: NodeJS.Signals | null): void {
     this.healthy = false;
+    this.usage.retire();
     clearTimeout(this.timer);
     gen.abort(new Unavailable(`model '${this.opts.name}' server exited (${signal ?? `code ${code}`})`, 1));
     if (this.stopped) return;
@@ -227,7 +238,9 @@ export class ProcessPredictor implements Predictor {
   }
 
   stats(): PredictorStats {
-    return this.pool.stats({ instances: this.children.length, modelLoadMs: this.loadMs, restarts: this.children.reduce((s, c) => s + c.restarts, 0) });
+    for (const c of this.children) c.sampleUsage();
+    const usage = usageStats(this.children.map((c) => c.usage));
+    return { ...this.pool.stats({ instances: this.children.length, modelLoadMs: this.loadMs, restarts: this.children.reduce((s, c) => s + c.restarts, 0) }), ...usage };
   }
 
   async close(): Promise<void> {
