@@ -9,6 +9,7 @@ import { openStore, type Store } from './store/db.js';
 import { createApply, type ApplyEngine } from './apply/index.js';
 import { registryResolver } from './serving/deployments.model.js';
 import { createServing, type Serving } from './serving/service.js';
+import { createTelemetry, type Telemetry } from './telemetry/service.js';
 import { createTracking, type Tracking } from './tracking/service.js';
 
 /**
@@ -24,6 +25,7 @@ export interface Platform {
   tracking: Tracking;
   registry: Registry;
   serving: Serving;
+  telemetry: Telemetry;
   apply: ApplyEngine;
   close(): Promise<void>;
 }
@@ -51,6 +53,7 @@ export async function createPlatform(config: Config): Promise<Platform> {
     tracking,
     registry,
     serving,
+    telemetry: createTelemetry({ db: store.db, authz: access.authz }),
     apply: createApply({ serving, authz: access.authz }),
     close: async () => {
       await artifacts.close();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ApiClient, CliError, enc } from './client.js';
+import { registerDeploymentLogsCommand } from './deployment-logs.js';
 import { registerInvokeCommand } from './invoke.js';
 import { fmt, printObject, printRows } from './output.js';
 
@@ -134,4 +135,5 @@ export function registerEndpointCommands(program: Command) {
       await ApiClient.fromEnv().delete(`${endpointPath(o.workspace, ep)}/deployments/${enc(name)}`);
       process.stdout.write(`deleted deployment ${ep}/${name}\n`);
     });
+  registerDeploymentLogsCommand(deployment);
 }

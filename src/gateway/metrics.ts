@@ -41,6 +41,30 @@ export function gatewayMetrics(registry: Registry) {
       labelNames: ['endpoint'] as const,
       registers,
     }),
+    throttleDelay: new Histogram({
+      name: 'slipway_endpoint_throttle_delay_seconds',
+      help: 'Wait told to throttled requests: seconds until the rate limit admits one (Retry-After rounds it up)',
+      labelNames: ['endpoint'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers,
+    }),
+    captured: new Counter({
+      name: 'slipway_captures_total',
+      help: 'Requests sampled for capture and queued for the store',
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
+    captureDropped: new Counter({
+      name: 'slipway_capture_dropped_total',
+      help: 'Sampled captures dropped: the capture buffer was full, or their write failed',
+      labelNames: ['endpoint'] as const,
+      registers,
+    }),
+    telemetryWriteErrors: new Counter({
+      name: 'slipway_telemetry_write_errors_total',
+      help: 'Failed telemetry writes (captures, rollups, deployment logs); requests are never failed by them',
+      registers,
+    }),
     modelLoad: new Gauge({
       name: 'slipway_model_load_seconds',
       help: 'Time from start to ready (load and warm-up) of a deployment',

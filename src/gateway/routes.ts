@@ -14,8 +14,10 @@ import type { Tensors, TensorInfo } from '../serving/predictor.js';
 import type { Serving } from '../serving/service.js';
 import { Invalid, NotFound, SlipwayError, Unavailable } from '../shared/errors.js';
 import { GatewayAuth, type TokenChecker } from './auth.js';
+import { snapshot, type PendingCapture } from './capture.js';
 import { deploymentUsageMetrics, gatewayMetrics } from './metrics.js';
 import { pick, RoutingTable, type LiveDeployment, type LiveEndpoint } from './routing.js';
+import { TelemetryWriter, type TelemetryWriterOptions } from './telemetry.js';
 
 export interface GatewayOptions {
   serving: Serving;
@@ -24,11 +26,15 @@ export interface GatewayOptions {
   registry: Registry;
   refreshMs?: number;
   processEnv?: Record<string, string>;
+  /** Where captures, rollups and deployment logs go, and the writer's buffer and flush settings. */
+  telemetry: Omit<TelemetryWriterOptions, 'metrics' | 'log'>;
 }
 
 interface GatewayState {
   endpoint: LiveEndpoint | null;
   deployment: LiveDeployment | null;
+  /** Set when this request was sampled for capture; written once answered. */
+  capture: PendingCapture | null;
 }
 
 declare module 'fastify' {
@@ -42,6 +48,7 @@ const tags = ['inference'];
 
 export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) {
   const metrics = gatewayMetrics(opts.registry);
+  const writer = new TelemetryWriter({ ...opts.telemetry, metrics, log: app.log });
   const table = new RoutingTable({
     serving: opts.serving,
     artifacts: opts.artifacts,
@@ -49,11 +56,19 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
     processEnv: opts.processEnv,
     log: app.log,
     onModelLoad: (endpoint, deployment, seconds) => metrics.modelLoad.set({ endpoint, deployment }, seconds),
+    onLog: (endpointId, deployment, stream, line) => writer.log(endpointId, deployment, stream, line),
   });
   const auth = new GatewayAuth(opts.authz);
   deploymentUsageMetrics(opts.registry, () => table.usage());
-  app.addHook('onReady', async () => table.start());
-  app.addHook('onClose', async () => table.close());
+  app.addHook('onReady', async () => {
+    table.start();
+    writer.start();
+  });
+  // Predictors close first (their last log lines are recorded), then everything pending is written.
+  app.addHook('onClose', async () => {
+    await table.close();
+    await writer.close();
+  });
   app.decorateRequest('gateway', null);
 
   // Every inference response names the deployment that served it ('-' when none did).
@@ -63,12 +78,13 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
     if (name === undefined) return;
     const endpoint = table.get(name);
     if (!endpoint) throw new NotFound('endpoint', name);
-    req.gateway = { endpoint, deployment: null };
+    req.gateway = { endpoint, deployment: null, capture: null };
     await auth.check(req, endpoint);
     // Only inference spends the budget; metadata and readiness probes do not.
     const wait = req.method === 'POST' ? (endpoint.bucket?.take() ?? 0) : 0;
     if (wait > 0) {
       metrics.throttled.inc({ endpoint: name });
+      metrics.throttleDelay.observe({ endpoint: name }, wait);
       throw new SlipwayError('rate_limited', `endpoint '${name}' is over its rate limit of ${endpoint.rateLimit?.rps} requests/s`, { retryAfterSeconds: Math.max(1, Math.ceil(wait)) });
     }
   });
@@ -77,7 +93,38 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
     if (!g?.endpoint) return;
     metrics.requests.inc({ endpoint: g.endpoint.name, deployment: g.deployment?.name ?? '-', status: String(reply.statusCode) });
     metrics.duration.observe({ endpoint: g.endpoint.name }, reply.elapsedTime / 1000);
+    // Rollups count inference only: readiness probes and metadata reads would drown it.
+    if (req.method === 'POST') writer.observe(g.endpoint.id, g.deployment?.name ?? '-', reply.statusCode, reply.elapsedTime);
+    if (g.capture) {
+      g.capture.status = reply.statusCode;
+      g.capture.latencyMs = reply.elapsedTime;
+      writer.capture(g.capture);
+    }
   });
+
+  /** A sampled request's copy, completed with outputs, status and latency as they come. */
+  const sample = (req: FastifyRequest, format: string, columns: string[] | undefined, inputs: Tensors): PendingCapture | null => {
+    const g = req.gateway!;
+    const e = g.endpoint!;
+    const d = g.deployment!;
+    if (!writer.sampled(e.capture)) return null;
+    g.capture = {
+      endpointId: e.id,
+      endpoint: e.name,
+      policy: e.capture,
+      deployment: d.name,
+      model: d.model,
+      requestId: req.id,
+      at: Date.now(),
+      format,
+      columns,
+      inputs: snapshot(inputs),
+      outputs: null,
+      status: 0,
+      latencyMs: 0,
+    };
+    return g.capture;
+  };
 
   const choose = (req: FastifyRequest, reply: FastifyReply): LiveDeployment => {
     const g = req.gateway!;
@@ -114,7 +161,9 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
     const e = req.gateway!.endpoint!;
     const d = choose(req, reply);
     const decoded = decodeScoring(req.body, d.predictor.signature);
+    const captured = sample(req, decoded.format, decoded.columns, decoded.inputs);
     const outputs = await run(e, d, decoded.inputs);
+    if (captured) captured.outputs = outputs;
     if (decoded.format === 'oip') return encodeOipResponse(e.name, outputs, { id: decoded.id, modelVersion: String(d.model.version), only: decoded.outputs });
     return encodeMlflowResponse(outputs);
   });
@@ -125,7 +174,9 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
     const body = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw Invalid.field('body', 'an Open Inference Protocol request object');
     const decoded = decodeOipRequest(body as Record<string, unknown>, d.predictor.signature);
+    const captured = sample(req, 'oip', undefined, decoded.inputs);
     const outputs = await run(e, d, decoded.inputs);
+    if (captured) captured.outputs = outputs;
     return encodeOipResponse(e.name, outputs, { id: decoded.id, modelVersion: String(d.model.version), only: decoded.outputs });
   });
 

@@ -7,8 +7,9 @@ import { buffer } from 'node:stream/consumers';
 import { joinKey, type ArtifactStore } from '../artifacts/index.js';
 import type { Predictor, PredictOptions, PredictorStats, Tensors } from '../serving/predictor.js';
 import { createPredictor, type RuntimeSpec } from '../serving/runtimes/index.js';
-import type { RateLimit } from '../serving/schema.js';
+import type { Capture, RateLimit } from '../serving/schema.js';
 import type { RoutedDeployment, RoutedEndpoint, Serving } from '../serving/service.js';
+import type { LogStream } from '../telemetry/sink.js';
 import { TokenBucket } from './ratelimit.js';
 
 /** One deployment's predictor, shared by every request routed to it until its config changes. */
@@ -49,6 +50,7 @@ export class LiveDeployment {
 }
 
 export interface LiveEndpoint {
+  id: number;
   name: string;
   workspace: string;
   auth: 'key' | 'token';
@@ -58,6 +60,7 @@ export interface LiveEndpoint {
   split: { names: string[]; cumulative: number[] };
   rateLimit: RateLimit | null;
   bucket: TokenBucket | null;
+  capture: Capture | null;
 }
 
 export interface RoutingTableOptions {
@@ -68,6 +71,8 @@ export interface RoutingTableOptions {
   processEnv?: Record<string, string>;
   log?: { warn(obj: object, msg: string): void };
   onModelLoad?(endpoint: string, deployment: string, seconds: number): void;
+  /** Runtime events of a deployment and its model server's output. */
+  onLog?(endpointId: number, deployment: string, stream: LogStream, line: string): void;
 }
 
 export class RoutingTable {
@@ -192,9 +197,11 @@ export class RoutingTable {
 
   /** Starts a predictor; when it is ready (or failed) the next tick swaps it in. */
   private async begin(key: string, e: RoutedEndpoint, d: RoutedDeployment, fp: string): Promise<LiveDeployment> {
+    const started = performance.now();
+    this.opts.onLog?.(e.id, d.name, 'event', `loading model ${d.model.name} version ${d.model.version} (runtime ${d.runtime}, ${d.instances} instance${d.instances === 1 ? '' : 's'})`);
     const live = await this.load(e, d, fp);
     this.starting.set(key, live);
-    void this.warm(e.name, d, live).then(() => {
+    void this.warm(e, d, live, started).then(() => {
       live.settled = true;
       if (this.closed || this.starting.get(key) !== live) return;
       this.dirty = true;
@@ -207,7 +214,7 @@ export class RoutingTable {
     const name = `${e.name}/${d.name}`;
     const model = { name: d.model.name, version: d.model.version };
     try {
-      const spec = await this.spec(name, d);
+      const spec = await this.spec(name, e.id, d);
       return new LiveDeployment(d.name, fp, createPredictor(spec), d.timeoutMs, model);
     } catch (err) {
       const live = new LiveDeployment(d.name, fp, failedPredictor(), d.timeoutMs, model);
@@ -216,7 +223,7 @@ export class RoutingTable {
     }
   }
 
-  private async spec(name: string, d: RoutedDeployment): Promise<RuntimeSpec> {
+  private async spec(name: string, endpointId: number, d: RoutedDeployment): Promise<RuntimeSpec> {
     const common = { name, instances: d.instances, maxConcurrent: d.maxConcurrent, timeoutMs: d.timeoutMs, batching: d.batching ?? undefined };
     switch (d.runtime) {
       case 'onnx': {
@@ -224,16 +231,19 @@ export class RoutingTable {
         const bytes = await buffer(await this.opts.artifacts.get(joinKey(d.model.storagePrefix, d.model.file)));
         return { kind: 'onnx', ...common, model: new Uint8Array(bytes) };
       }
-      case 'process':
+      case 'process': {
         // The registered model's name is what the model server is asked for in OIP paths.
-        return { kind: 'process', ...common, modelName: d.model.name, command: d.command ?? [], env: this.opts.processEnv };
+        const onLog = this.opts.onLog && ((stream: LogStream, line: string) => this.opts.onLog!(endpointId, d.name, stream, line));
+        return { kind: 'process', ...common, modelName: d.model.name, command: d.command ?? [], env: this.opts.processEnv, onLog };
+      }
       case 'http':
         return { kind: 'http', ...common, modelName: d.model.name, url: d.url ?? '' };
     }
   }
 
   /** Waits for readiness and reports the state; a failure is kept for requests to see. */
-  private async warm(endpoint: string, d: RoutedDeployment, live: LiveDeployment): Promise<void> {
+  private async warm(e: RoutedEndpoint, d: RoutedDeployment, live: LiveDeployment, started: number): Promise<void> {
+    const endpoint = e.name;
     let state = 'Ready';
     if (live.failure === null) {
       try {
@@ -245,6 +255,8 @@ export class RoutingTable {
       }
     }
     if (live.failure !== null) state = `Failed: ${live.failure}`.slice(0, 500);
+    const after = `after ${Math.round(performance.now() - started)} ms`;
+    this.opts.onLog?.(e.id, d.name, 'event', live.failure === null ? `ready ${after} (model load and warm-up)` : `failed ${after}: ${live.failure}`);
     if (state !== d.state) {
       await this.opts.serving.deployments.setState(endpoint, d.name, state).catch((err: unknown) => this.opts.log?.warn({ err }, 'could not record deployment state'));
     }
@@ -263,6 +275,7 @@ function endpointOf(e: RoutedEndpoint, deployments: Map<string, LiveDeployment>,
   }
   const same = old?.bucket && old.rateLimit && e.rateLimit && old.rateLimit.rps === e.rateLimit.rps && old.rateLimit.burst === e.rateLimit.burst;
   return {
+    id: e.id,
     name: e.name,
     workspace: e.workspace,
     auth: e.auth,
@@ -271,6 +284,7 @@ function endpointOf(e: RoutedEndpoint, deployments: Map<string, LiveDeployment>,
     split: { names, cumulative },
     rateLimit: e.rateLimit,
     bucket: same ? old.bucket : e.rateLimit ? new TokenBucket(e.rateLimit.rps, e.rateLimit.burst) : null,
+    capture: e.capture,
   };
 }
 

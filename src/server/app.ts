@@ -10,6 +10,7 @@ import { registryRoutes } from '../registry/routes.js';
 import { servingRoutes } from '../serving/routes.js';
 import { applyRoutes } from '../apply/routes.js';
 import { gatewayRoutes } from '../gateway/routes.js';
+import { telemetryRoutes } from '../telemetry/routes.js';
 import type { Platform } from '../platform.js';
 import { authPlugin } from './auth.js';
 import { registerErrorHandling, sendProblem, toProblem } from './errors.js';
@@ -68,10 +69,11 @@ export async function buildApp(platform: Platform, opts: AppOptions): Promise<Fa
     await app.register(registryRoutes, { registry: platform.registry });
     await app.register(artifactProxyRoutes, { proxy: platform.registry.proxy, maxBytes: platform.config.maxArtifactBytes });
     await app.register(servingRoutes, { serving: platform.serving });
+    await app.register(telemetryRoutes, { telemetry: platform.telemetry });
     await app.register(applyRoutes, { engine: platform.apply });
   }
   if (opts.role === 'all' || opts.role === 'gateway') {
-    await app.register(gatewayRoutes, { serving: platform.serving, artifacts: platform.artifacts, authz: platform.access.authz, registry: metrics, processEnv: platform.config.childEnv });
+    await app.register(gatewayRoutes, { serving: platform.serving, artifacts: platform.artifacts, authz: platform.access.authz, registry: metrics, processEnv: platform.config.childEnv, telemetry: { sink: platform.telemetry.sink } });
   }
   return app;
 }

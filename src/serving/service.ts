@@ -9,6 +9,8 @@ import { ServingStore } from './store.js';
 
 /** Everything a gateway needs to route one endpoint, read once per configuration change. */
 export interface RoutedEndpoint {
+  /** Telemetry rows are keyed by it: a recreated endpoint of the same name starts empty. */
+  id: number;
   name: string;
   workspace: string;
   auth: 'key' | 'token';
@@ -69,6 +71,7 @@ async function snapshot(store: ServingStore): Promise<RoutingSnapshot> {
   return {
     version,
     endpoints: endpoints.map((e) => ({
+      id: e.id,
       name: e.name,
       workspace: wsNames.get(Number(e.workspace_id)) ?? '',
       auth: e.auth,

@@ -33,6 +33,8 @@ export interface ProcessRuntimeOptions {
   maxBackoffMs?: number;
   /** Health check period of a running child. */
   healthIntervalMs?: number;
+  /** Receives every line: the children's output (stdout, stderr) and Slipway's notes about them (event). */
+  onLog?(stream: 'event' | 'stdout' | 'stderr', line: string): void;
 }
 
 const STABLE_MS = 10_000;
@@ -68,7 +70,7 @@ class ChildInstance implements Instance {
 
   constructor(
     private readonly opts: Required<Pick<ProcessRuntimeOptions, 'backoffMs' | 'maxBackoffMs' | 'healthIntervalMs'>> & ProcessRuntimeOptions,
-    private readonly log: (line: string) => void,
+    private readonly log: (line: string, stream?: 'stdout' | 'stderr') => void,
     private readonly onHealthy: (i: ChildInstance) => void,
     private readonly onDown: () => void,
   ) {}
@@ -93,18 +95,18 @@ class ChildInstance implements Instance {
     this.client = new OipClient(`http://127.0.0.1:${port}`, model);
     this.startedAt = Date.now();
     // Whole lines only: a chunk may end mid-line; the rest waits for the next one.
-    const pipe = (s: NodeJS.ReadableStream | null) => {
+    const pipe = (s: NodeJS.ReadableStream | null, stream: 'stdout' | 'stderr') => {
       let partial = '';
       s?.setEncoding('utf8');
       s?.on('data', (d: string) => {
         const lines = (partial + d).split('\n');
         partial = lines.pop()!.slice(-4_000);
-        for (const l of lines) if (l) this.log(`[${child.pid}] ${l}`);
+        for (const l of lines) if (l) this.log(`[${child.pid}] ${l}`, stream);
       });
-      s?.on('end', () => partial && this.log(`[${child.pid}] ${partial}`));
+      s?.on('end', () => partial && this.log(`[${child.pid}] ${partial}`, stream));
     };
-    pipe(child.stdout);
-    pipe(child.stderr);
+    pipe(child.stdout, 'stdout');
+    pipe(child.stderr, 'stderr');
     child.once('error', (e) => this.log(`could not start ${cmd}: ${e.message}`));
     child.once('close', (code, signal) => this.died(gen, code, signal));
     this.poll(gen, 25);
@@ -175,11 +177,13 @@ export class ProcessPredictor implements Predictor {
   readonly children: ChildInstance[];
   private readonly lines: string[] = [];
   private loadMs: number | null = null;
+  private readonly onLog: ProcessRuntimeOptions['onLog'];
 
   constructor(opts: ProcessRuntimeOptions) {
     if (!opts.command.length) throw new SlipwayError('invalid', `deployment '${opts.name}': command must name a program`);
     const full = { backoffMs: 200, maxBackoffMs: 10_000, healthIntervalMs: 1_000, ...opts };
     this.signature = opts.signature ?? { inputs: [], outputs: [] };
+    this.onLog = opts.onLog;
     const started = performance.now();
     let first: (i: ChildInstance) => void = () => undefined;
     const firstHealthy = new Promise<ChildInstance>((r) => (first = r));
@@ -189,7 +193,7 @@ export class ProcessPredictor implements Predictor {
       () =>
         new ChildInstance(
           full,
-          (l) => this.log(l),
+          (l, stream) => this.log(l, stream),
           (i) => {
             first(i);
             this.pool.drain();
@@ -223,9 +227,11 @@ export class ProcessPredictor implements Predictor {
     }
   }
 
-  private log(line: string): void {
-    this.lines.push(line.length > 2_000 ? `${line.slice(0, 2_000)}…` : line);
+  private log(line: string, stream: 'event' | 'stdout' | 'stderr' = 'event'): void {
+    const kept = line.length > 2_000 ? `${line.slice(0, 2_000)}…` : line;
+    this.lines.push(kept);
     if (this.lines.length > LOG_LINES) this.lines.shift();
+    this.onLog?.(stream, kept);
   }
 
   /** The model servers' recent output and Slipway's notes about them. */

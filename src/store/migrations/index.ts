@@ -4,6 +4,7 @@ import * as m0002 from './0002_tracking.js';
 import * as m0003 from './0003_registry.js';
 import * as m0004 from './0004_datasets.js';
 import * as m0005 from './0005_serving.js';
+import * as m0006 from './0006_telemetry.js';
 
 /** Versioned migrations, in order. Append only: never edit a shipped one. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0003_registry': m0003,
   '0004_datasets': m0004,
   '0005_serving': m0005,
+  '0006_telemetry': m0006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
