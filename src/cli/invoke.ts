@@ -109,7 +109,15 @@ export function registerInvokeCommand(endpoint: Command) {
     .action(async (name: string, o: InvokeOptions, cmd: Command) => {
       const json = requestJson(await readBody(o), o);
       const headers: Record<string, string> = o.deployment ? { 'x-slipway-deployment': o.deployment } : {};
-      const r = await client(o).exchange<Obj>('POST', `/endpoints/${enc(name)}/score`, json, headers);
+      const r = await client(o)
+        .exchange<Obj>('POST', `/endpoints/${enc(name)}/score`, json, headers)
+        .catch((e: Error) => {
+          // The generic 401 hint (log in again) is wrong for a key endpoint called with the CLI token.
+          if (!o.key && !process.env.SLIPWAY_ENDPOINT_KEY && e.message.startsWith('401')) {
+            throw new CliError(`${e.message.replace(/ \(log in again.*\)$/, '')}; an auth: key endpoint needs its key: --key KEY or $SLIPWAY_ENDPOINT_KEY (\`slipway endpoint key ${name}\` prints it)`);
+          }
+          throw e;
+        });
       const servedBy = r.headers.get('x-slipway-deployment') ?? '-';
       const rows = fmt(cmd) === 'table' ? predictionRows(r.body) : null;
       if (rows) printRows('table', rows);

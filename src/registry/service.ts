@@ -29,13 +29,18 @@ export interface RegistryDeps {
   servedBy?: ServedBy;
 }
 
-/** Refuses deleting what a deployment serves; MLflow clients see INVALID_STATE. */
+/**
+ * Refuses deleting what a deployment serves. MLflow clients see
+ * RESOURCE_CONFLICT with 409, MLflow's own pair (its INVALID_STATE maps to a
+ * 500, and a client's conflict is no server error).
+ */
 export async function refuseIfServed(deps: RegistryDeps, tx: Db, what: string, modelId: number, version?: number): Promise<void> {
   const users = deps.servedBy ? await deps.servedBy(modelId, version, tx) : [];
   if (!users.length) return;
   const list = users.map((u) => `endpoint '${u.endpoint}' deployment '${u.deployment}' (version ${u.version})`).join(', ');
   throw new SlipwayError('conflict', `${what} is served by ${list}: delete those deployments or point them at another version first`, {
-    mlflowCode: 'INVALID_STATE',
+    mlflowCode: 'RESOURCE_CONFLICT',
+    mlflowStatus: 409,
     servedBy: users,
   });
 }

@@ -51,14 +51,14 @@ for (const driver of drivers) {
       assert.equal((await t.call({ method: 'DELETE', url: `${ws}/models/clf/versions/2` })).statusCode, 204);
     });
 
-    it('refuses the same through the MLflow API with INVALID_STATE', async () => {
+    it('refuses the same through the MLflow API with RESOURCE_CONFLICT', async () => {
       const m = mlflow(t);
       const v = await m.call('DELETE', 'model-versions/delete', { name: 'clf', version: '1' });
-      assert.equal(v.json().error_code, 'INVALID_STATE', v.body);
-      assert.ok(v.statusCode >= 400 && v.statusCode < 500);
+      assert.equal(v.json().error_code, 'RESOURCE_CONFLICT', v.body);
+      assert.equal(v.statusCode, 409);
       assert.match(v.json().message, /endpoint 'cancer' deployment 'blue'/);
       const r = await m.call('DELETE', 'registered-models/delete', { name: 'clf' });
-      assert.equal(r.json().error_code, 'INVALID_STATE', r.body);
+      assert.equal(r.json().error_code, 'RESOURCE_CONFLICT', r.body);
       assert.match(r.json().message, /endpoint 'triage' deployment 'canary'/);
       // A model nobody serves is deleted as before.
       await m.ok('DELETE', 'registered-models/delete', { name: 'other' });

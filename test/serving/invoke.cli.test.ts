@@ -104,6 +104,9 @@ describe('slipway endpoint invoke against a loopback server', () => {
     const wrong = await run(['endpoint', 'invoke', 'lr', '--key', 'swk_nope'], {}, '{"instances": [[1,2,3,4]]}');
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /401 unauthenticated: wrong key for endpoint 'lr'/);
+    const noKey = await run(['endpoint', 'invoke', 'lr'], {}, '{"instances": [[1,2,3,4]]}');
+    assert.equal(noKey.code, 1);
+    assert.match(noKey.stderr, /401 unauthenticated: wrong key for endpoint 'lr'; an auth: key endpoint needs its key: --key KEY/);
     const notJson = await run(['endpoint', 'invoke', 'lr', '--key', key], {}, 'a,b\n1,2\n');
     assert.equal(notJson.code, 1);
     assert.match(notJson.stderr, /not JSON[^]*--format csv/);
