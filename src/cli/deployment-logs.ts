@@ -36,8 +36,8 @@ export function registerDeploymentLogsCommand(deployment: Command) {
       const tail = Number(o.tail);
       if (!Number.isInteger(tail) || tail < 1 || tail > 1000) throw new CliError(`--tail: expected a whole number from 1 to 1000, got '${o.tail}'`);
       const path = `/api/v1/workspaces/${enc(o.workspace)}/endpoints/${enc(o.endpoint)}/deployments/${enc(name)}/logs`;
-      const query = new URLSearchParams({ limit: String(tail) });
-      if (o.since) query.set('since', sinceParam(o.since));
+      const since = o.since === undefined ? undefined : sinceParam(o.since);
+      const query = new URLSearchParams({ limit: String(tail), ...(since ? { since } : {}) });
       const client = ApiClient.fromEnv();
       let r = await client.get<{ lines: LogLine[]; next: number | null }>(`${path}?${query}`);
       if (fmt(cmd) === 'json' && !o.follow) {
@@ -48,7 +48,8 @@ export function registerDeploymentLogsCommand(deployment: Command) {
       print(r.lines);
       while (o.follow) {
         await new Promise((resolve) => setTimeout(resolve, FOLLOW_EVERY_MS));
-        const next = new URLSearchParams({ limit: '1000', after: String(r.next ?? 0) });
+        // `since` still applies when nothing was shown yet (the cursor is then 0).
+        const next = new URLSearchParams({ limit: '1000', after: String(r.next ?? 0), ...(since ? { since } : {}) });
         r = await client.get<{ lines: LogLine[]; next: number | null }>(`${path}?${next}`);
         print(r.lines);
       }

@@ -29,6 +29,13 @@ export interface PendingCapture {
   latencyMs: number;
 }
 
+/** Roughly what a capture holds in memory: its tensors' bytes (strings counted by length). */
+export function tensorBytes(ts: Tensors): number {
+  let n = 0;
+  for (const t of Object.values(ts)) n += Array.isArray(t.data) ? t.data.reduce((s, v) => s + v.length + 16, 0) : t.data.byteLength;
+  return n;
+}
+
 /** Copies a request's tensors so the capture survives the runtime moving their buffers. */
 export function snapshot(inputs: Tensors): Tensors {
   const out: Tensors = {};

@@ -8,7 +8,7 @@
 import type { Capture } from '../serving/schema.js';
 import { addInto, bucketOf, emptyHistogram } from '../telemetry/histogram.js';
 import type { CaptureRecord, LogLine, LogStream, RollupDelta, TelemetrySink } from '../telemetry/sink.js';
-import { toRecord, type PendingCapture } from './capture.js';
+import { tensorBytes, toRecord, type PendingCapture } from './capture.js';
 import type { GatewayMetrics } from './metrics.js';
 
 export interface TelemetryWriterOptions {
@@ -18,6 +18,8 @@ export interface TelemetryWriterOptions {
   flushMs?: number;
   /** Captures held while waiting for a write; past it new samples are dropped (default 10 000). */
   maxBuffer?: number;
+  /** The same bound in bytes of held tensors, for large requests (default 64 MiB). */
+  maxBufferBytes?: number;
   /** Flush early once this many captures wait (default 500). */
   batchSize?: number;
   /** Log lines held while waiting for a write (default 5 000). */
@@ -30,18 +32,21 @@ const MINUTE = 60_000;
 
 export class TelemetryWriter {
   private captures: PendingCapture[] = [];
+  private capturedBytes = 0;
   private logs: LogLine[] = [];
   private rollups = new Map<string, RollupDelta>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
   private queued: Promise<void> | null = null;
   private readonly maxBuffer: number;
+  private readonly maxBufferBytes: number;
   private readonly batchSize: number;
   private readonly maxLogLines: number;
   private readonly now: () => number;
 
   constructor(private readonly opts: TelemetryWriterOptions) {
     this.maxBuffer = opts.maxBuffer ?? 10_000;
+    this.maxBufferBytes = opts.maxBufferBytes ?? 64 * 1024 * 1024;
     this.batchSize = opts.batchSize ?? 500;
     this.maxLogLines = opts.maxLogLines ?? 5_000;
     this.now = opts.now ?? Date.now;
@@ -54,11 +59,13 @@ export class TelemetryWriter {
 
   /** Queues a finished capture, or drops and counts it when the buffer is full. */
   capture(p: PendingCapture): void {
-    if (this.captures.length >= this.maxBuffer) {
+    const bytes = tensorBytes(p.inputs) + (p.outputs ? tensorBytes(p.outputs) : 0);
+    if (this.captures.length >= this.maxBuffer || this.capturedBytes + bytes > this.maxBufferBytes) {
       this.opts.metrics.captureDropped.inc({ endpoint: p.endpoint });
       return;
     }
     this.captures.push(p);
+    this.capturedBytes += bytes;
     this.opts.metrics.captured.inc({ endpoint: p.endpoint });
     if (this.captures.length === this.batchSize) void this.flush();
   }
@@ -120,6 +127,7 @@ export class TelemetryWriter {
     const logs = this.logs;
     const rollups = [...this.rollups.values()];
     this.captures = [];
+    this.capturedBytes = 0;
     this.logs = [];
     this.rollups = new Map();
     if (!pending.length && !logs.length && !rollups.length) return;

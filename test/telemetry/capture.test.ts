@@ -78,10 +78,10 @@ describe('latency histogram', () => {
 });
 
 describe('telemetry writer', () => {
-  const setup = (sink: (b: TelemetryBatch) => Promise<void>, maxBuffer = 2) => {
+  const setup = (sink: (b: TelemetryBatch) => Promise<void>, maxBuffer = 2, maxBufferBytes?: number) => {
     const registry = new Registry();
     const metrics = gatewayMetrics(registry);
-    const writer = new TelemetryWriter({ sink: { write: sink }, metrics, maxBuffer, log: { warn: () => undefined }, now: () => 120_000 });
+    const writer = new TelemetryWriter({ sink: { write: sink }, metrics, maxBuffer, maxBufferBytes, log: { warn: () => undefined }, now: () => 120_000 });
     const value = async (name: string) => (await registry.getSingleMetric(name)!.get()).values.reduce((s, v) => s + v.value, 0);
     return { writer, value };
   };
@@ -101,6 +101,15 @@ describe('telemetry writer', () => {
     assert.equal(await value('slipway_captures_total'), 2);
     await writer.close();
     assert.deepEqual(batches.flatMap((b) => b.captures.map((c) => c.requestId)), ['r0', 'r1']);
+  });
+
+  it('bounds the buffer by tensor bytes too', async () => {
+    const { writer, value } = setup(async () => undefined, 100, 40); // one capture holds 6 + 2 float32s: 32 bytes
+    for (let i = 0; i < 3; i++) writer.capture(pending());
+    assert.deepEqual([await value('slipway_captures_total'), await value('slipway_capture_dropped_total')], [1, 2]);
+    await writer.flush();
+    writer.capture(pending());
+    assert.equal(await value('slipway_captures_total'), 2, 'a write frees the budget');
   });
 
   it('counts a failed write, never throws it, and keeps rollups for the next flush', async () => {
