@@ -87,7 +87,9 @@ export function sendProblem(reply: FastifyReply, p: Problem) {
 export function registerErrorHandling(app: FastifyInstance) {
   app.setErrorHandler((err, req, reply) => {
     const p = toProblem(err, req);
-    if (p.status >= 500) req.log.error({ err }, 'request failed');
+    // An expected refusal (503 with Retry-After, 504) is not a fault: a line, no stack.
+    if (p.code === 'unavailable' || p.code === 'timeout') req.log.warn({ code: p.code, detail: p.detail }, 'request refused');
+    else if (p.status >= 500) req.log.error({ err }, 'request failed');
     const wantsPage = req.method === 'GET' && !req.url.startsWith('/api/') && (req.headers.accept ?? '').includes('text/html');
     if (p.code === 'unauthenticated' && wantsPage) return reply.redirect('/login?next=' + encodeURIComponent(req.url), 302);
     return sendProblem(reply, p);

@@ -8,7 +8,7 @@ import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { sessionTensorSpecs } from '../../registry/onnx.js';
 import { threadUsage } from './usage.js';
 import { elementTypeFromOnnx, normalizeShape, zeros, type ModelSignature, type Tensor, type TensorInfo, type Tensors } from '../predictor.js';
-import { transferList, type FromWorker, type ToWorker, type WorkerInit } from './onnx-protocol.js';
+import { fromBatch, Outbox, toBatch, type FromWorker, type RunAnswer, type RunRequest, type ToWorker, type WorkerInit } from './onnx-protocol.js';
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
@@ -50,6 +50,7 @@ let session: InferenceSession | null = null;
 
 async function shutdown(): Promise<void> {
   while (pending.size > 0) await Promise.allSettled([...pending]);
+  replies.flush();
   await session?.release().catch(() => undefined);
   session = null;
   port.close();
@@ -64,7 +65,7 @@ port.on('message', (msg: ToWorker) => {
     return;
   }
   if (closeRequested || !session) return;
-  track(answer(session, msg.id, msg.inputs));
+  for (const item of fromBatch(msg)) track(answer(session, item));
 });
 
 function track(p: Promise<void>): void {
@@ -72,19 +73,17 @@ function track(p: Promise<void>): void {
   void p.finally(() => pending.delete(p));
 }
 
-async function answer(s: InferenceSession, id: number, inputs: Tensors): Promise<void> {
+const replies = new Outbox<RunAnswer>((items) => {
+  const batch = toBatch(items);
+  port.postMessage({ kind: 'results', ...batch } satisfies FromWorker, batch.packed ? [batch.packed] : []);
+});
+
+async function answer(s: InferenceSession, { id, tensors }: RunRequest): Promise<void> {
   if (closeRequested) return;
   try {
-    const outputs = fromOrt(await s.run(toOrt(inputs)));
-    const reply: FromWorker = { kind: 'result', id, outputs };
-    try {
-      port.postMessage(reply, transferList(outputs));
-    } catch {
-      // Buffers owned by the native side cannot be detached: copy instead.
-      port.postMessage(reply);
-    }
+    replies.push({ id, tensors: fromOrt(await s.run(toOrt(tensors))) });
   } catch (e) {
-    port.postMessage({ kind: 'error', id, message: (e as Error).message ?? String(e) } satisfies FromWorker);
+    replies.push({ id, error: (e as Error).message ?? String(e) });
   }
 }
 

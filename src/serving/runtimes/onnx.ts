@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { InferenceSession } from 'onnxruntime-node';
 import { SlipwayError, Unavailable } from '../../shared/errors.js';
 import type { ModelSignature, PredictOptions, Predictor, PredictorStats, Tensors } from '../predictor.js';
-import { transferList, type FromWorker, type ToWorker, type WorkerInit } from './onnx-protocol.js';
+import { fromBatch, Outbox, toBatch, type FromWorker, type RunAnswer, type RunRequest, type ToWorker, type WorkerInit } from './onnx-protocol.js';
 import { InstancePool, type Instance } from './pool.js';
 import { UsageAccount, usageStats } from './usage.js';
 
@@ -75,6 +75,10 @@ class WorkerInstance implements Instance {
   private closing = false;
   private attempts = 0;
   private respawn?: NodeJS.Timeout;
+  private readonly outbox = new Outbox<RunRequest>((items) => {
+    const batch = toBatch(items);
+    this.worker.postMessage({ kind: 'runs', ...batch } satisfies ToWorker, batch.packed ? [batch.packed] : []);
+  });
   readonly ready: Promise<{ signature: ModelSignature; loadMs: number }>;
 
   constructor(
@@ -100,7 +104,7 @@ class WorkerInstance implements Instance {
           resolve(msg);
         } else if (msg.kind === 'failed') {
           reject(new Error(msg.message));
-        } else this.settle(msg);
+        } else if (msg.kind === 'results') this.settle(fromBatch(msg));
       });
     });
     worker.on('error', () => undefined);
@@ -135,16 +139,18 @@ class WorkerInstance implements Instance {
       // The worker cannot be interrupted mid-run; an aborted request is
       // answered by the pool at once and this reply is dropped when it comes.
       signal.addEventListener('abort', () => this.waiting.delete(id) && reject(signal.reason), { once: true });
-      this.worker.postMessage({ kind: 'run', id, inputs } satisfies ToWorker, transferList(inputs));
+      this.outbox.push({ id, tensors: inputs });
     });
   }
 
-  private settle(msg: Extract<FromWorker, { id: number }>): void {
-    const w = this.waiting.get(msg.id);
-    if (!w) return;
-    this.waiting.delete(msg.id);
-    if (msg.kind === 'result') w.resolve(msg.outputs);
-    else w.reject(new SlipwayError('invalid', `model '${this.name}' refused the input: ${msg.message.split('\n')[0]}`));
+  private settle(answers: RunAnswer[]): void {
+    for (const a of answers) {
+      const w = this.waiting.get(a.id);
+      if (!w) continue;
+      this.waiting.delete(a.id);
+      if ('tensors' in a) w.resolve(a.tensors);
+      else w.reject(new SlipwayError('invalid', `model '${this.name}' refused the input: ${a.error.split('\n')[0]}`));
+    }
   }
 
   async close(): Promise<void> {
