@@ -126,6 +126,17 @@ describe('inference gateway over a loopback socket (pglite)', () => {
     assert.ok(retry !== null && Number(retry) >= 1, `Retry-After ${retry}`);
   });
 
+  it('answers malformed or empty JSON bodies with a 400 naming the body', async () => {
+    for (const [raw, why] of [['{"dataframe_split": ', /valid JSON/], ['', /body is empty/]] as const) {
+      const r = await fetch(`${base}/endpoints/lr/score`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: raw });
+      assert.equal(r.status, 400);
+      assert.match(r.headers.get('content-type') ?? '', /problem\+json/);
+      const p = (await r.json()) as { detail: string; field?: string };
+      assert.match(p.detail, why);
+      assert.match(JSON.stringify(p), /body/);
+    }
+  });
+
   it('splits traffic by weight, targets by header, and picks up a traffic change within a second', async () => {
     await ok('PUT', `${ep}/lr/traffic`, { traffic: { blue: 70, green: 30 } });
     // Both deployments are loaded already; only the split moves.
