@@ -9,6 +9,7 @@ import type { CapturesQuery, LogsQuery, MetricsQuery } from './schema.js';
 import type { TelemetrySink } from './sink.js';
 import { TelemetryStore } from './store.js';
 import { captureView, logView, minuteView, type CaptureView, type LogView, type MinuteView } from './views.js';
+import { summarise, type DeploymentWindow } from './windows.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -79,6 +80,15 @@ export class Telemetry {
     const e = await this.serving.endpoint(endpoint);
     if (!e) throw new NotFound('endpoint', endpoint);
     return (await this.store.captures(e.id, { from, to, limit })).map(captureView);
+  }
+
+  /**
+   * Server-internal (rollout gates): a deployment's live and mirrored
+   * requests in the 5-second buckets overlapping [fromMs, toMs), as every
+   * gateway replica recorded them. No authorization.
+   */
+  async deploymentWindow(endpointId: number, deployment: string, fromMs: number, toMs: number): Promise<DeploymentWindow> {
+    return summarise(await this.store.windows.read(endpointId, deployment, fromMs, toMs));
   }
 
   /** Server-internal (feedback): the captures of the given request ids. No authorization. */

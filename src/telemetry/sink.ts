@@ -1,3 +1,5 @@
+import type { WindowDelta } from './windows.js';
+
 /**
  * What a gateway hands the store, batch by batch. The gateway builds these
  * off the request path; the sink writes a whole batch or throws.
@@ -43,6 +45,8 @@ export interface TelemetryBatch {
   captures: CaptureRecord[];
   rollups: RollupDelta[];
   logs: LogLine[];
+  /** Per-deployment 5-second buckets (windows.ts), for rollout gates. */
+  windows?: WindowDelta[];
 }
 
 export interface TelemetrySink {

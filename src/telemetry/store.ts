@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { tables, type Db } from '../store/db.js';
 import type { TelemetryBatch } from './sink.js';
 import type { CaptureRow, LogRow, RollupRow, TelemetryTables } from './tables.js';
+import { WindowStore } from './windows.store.js';
 
 const t = (db: Db): Kysely<TelemetryTables> => tables<TelemetryTables>(db);
 const CHUNK = 500;
@@ -14,7 +15,11 @@ const pgArray = (xs: number[]) => `{${xs.join(',')}}`;
 
 /** SQL of captures, rollups and deployment logs. No rules here. */
 export class TelemetryStore {
-  constructor(private readonly db: Db) {}
+  readonly windows: WindowStore;
+
+  constructor(private readonly db: Db) {
+    this.windows = new WindowStore(db);
+  }
 
   /** One transaction per batch; rollups are sorted so concurrent replicas lock rows in the same order. */
   async write(batch: TelemetryBatch): Promise<void> {
@@ -42,6 +47,7 @@ export class TelemetryStore {
       }
       const rollups = [...batch.rollups].sort((a, b) => a.endpointId - b.endpointId || a.minute - b.minute || (a.deployment < b.deployment ? -1 : a.deployment > b.deployment ? 1 : 0));
       for (const r of rollups) await this.addRollup(tx, r);
+      await this.windows.write(tx, batch.windows ?? []);
       for (const part of chunks(batch.logs)) {
         await t(tx)
           .insertInto('deployment_logs')

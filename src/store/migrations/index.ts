@@ -5,6 +5,7 @@ import * as m0003 from './0003_registry.js';
 import * as m0004 from './0004_datasets.js';
 import * as m0005 from './0005_serving.js';
 import * as m0006 from './0006_telemetry.js';
+import * as m0007 from './0007_deployment_windows.js';
 
 /** Versioned migrations, in order. Append only: never edit a shipped one. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0004_datasets': m0004,
   '0005_serving': m0005,
   '0006_telemetry': m0006,
+  '0007_deployment_windows': m0007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
