@@ -15,7 +15,7 @@ import type { Serving } from '../serving/service.js';
 import { Invalid, NotFound, SlipwayError, Unavailable } from '../shared/errors.js';
 import { GatewayAuth, type TokenChecker } from './auth.js';
 import { snapshot, type PendingCapture } from './capture.js';
-import { deploymentUsageMetrics, gatewayMetrics } from './metrics.js';
+import { deploymentUsageMetrics, gatewayMetrics, labelled } from './metrics.js';
 import { pick, RoutingTable, type LiveDeployment, type LiveEndpoint } from './routing.js';
 import { TelemetryWriter, type TelemetryWriterOptions } from './telemetry.js';
 
@@ -48,6 +48,10 @@ const tags = ['inference'];
 
 export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) {
   const metrics = gatewayMetrics(opts.registry);
+  const requestsBy = labelled((endpoint, deployment, status) => metrics.requests.labels(endpoint, deployment, status));
+  const durationBy = labelled((endpoint) => metrics.duration.labels(endpoint));
+  const inferenceBy = labelled((endpoint, deployment) => metrics.inference.labels(endpoint, deployment));
+  const inFlightBy = labelled((endpoint) => metrics.inFlight.labels(endpoint));
   const writer = new TelemetryWriter({ ...opts.telemetry, metrics, log: app.log });
   const table = new RoutingTable({
     serving: opts.serving,
@@ -103,8 +107,8 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
   app.addHook('onResponse', async (req, reply) => {
     const g = req.gateway;
     if (!g?.endpoint) return;
-    metrics.requests.inc({ endpoint: g.endpoint.name, deployment: g.deployment?.name ?? '-', status: String(reply.statusCode) });
-    metrics.duration.observe({ endpoint: g.endpoint.name }, reply.elapsedTime / 1000);
+    requestsBy(g.endpoint.name, g.deployment?.name ?? '-', String(reply.statusCode)).inc();
+    durationBy(g.endpoint.name).observe(reply.elapsedTime / 1000);
     // Rollups count inference only: readiness probes and metadata reads would drown it.
     if (req.method === 'POST') writer.observe(g.endpoint.id, g.deployment?.name ?? '-', reply.statusCode, reply.elapsedTime);
     if (g.capture) {
@@ -157,13 +161,14 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
   };
 
   const run = async (e: LiveEndpoint, d: LiveDeployment, inputs: Tensors): Promise<Tensors> => {
-    metrics.inFlight.inc({ endpoint: e.name });
+    const inFlight = inFlightBy(e.name);
+    inFlight.inc();
     const started = performance.now();
     try {
       return await d.predict(inputs);
     } finally {
-      metrics.inFlight.dec({ endpoint: e.name });
-      metrics.inference.observe({ endpoint: e.name, deployment: d.name }, (performance.now() - started) / 1000);
+      inFlight.dec();
+      inferenceBy(e.name, d.name).observe((performance.now() - started) / 1000);
     }
   };
 
