@@ -21,6 +21,8 @@ export interface ArtifactProxyDeps {
   authz: Authorizer;
   /** Whether the workspace holds the experiment (tracking's lookup; it checks workspace.read). */
   experimentExists(ctx: Ctx, workspace: string, experimentId: string): Promise<boolean>;
+  /** Whether `registry/<workspace>/<model id>/<version>` belongs to a READY version (registry's lookup). */
+  versionStored(workspace: string, modelId: string, version: string): Promise<boolean>;
 }
 
 /** What a proxy path addresses, before any check against the store. */
@@ -85,7 +87,18 @@ export class ArtifactProxy {
     if (target.kind === 'experiment' && !(await this.deps.experimentExists(ctx, workspace, target.experimentId!))) {
       throw new NotFound(`experiment '${target.experimentId}' in workspace '${workspace}'`);
     }
+    // Files of a deleted version stay unreadable even if removing them failed.
+    if (target.kind === 'registry' && !(await this.registryFileOfLiveVersion(workspace, target.key))) {
+      throw new NotFound(`artifact path '${path}' in workspace '${workspace}'`);
+    }
     return { key: target.key, workspace, readOnly: target.kind === 'registry' };
+  }
+
+  /** Keys `registry/<ws>/<model id>/<version>[/...]`; a shorter path lists nothing of a version and passes. */
+  private async registryFileOfLiveVersion(workspace: string, key: string): Promise<boolean> {
+    const [, , modelId, version] = key.split('/');
+    if (modelId === undefined || version === undefined) return true;
+    return /^\d{1,18}$/.test(modelId) && /^\d{1,9}$/.test(version) && this.deps.versionStored(workspace, modelId, version);
   }
 
   async upload(ctx: Ctx, workspace: string, path: string, body: Readable): Promise<void> {

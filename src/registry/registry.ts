@@ -75,6 +75,17 @@ export function createRegistry(deps: RegistryDeps, tracking: TrackingLookups): R
     uploads: new UploadService(versions, models.storage),
     reads: new VersionReader(deps, models.store, models.storage, tracking.run),
     loggedModels,
-    proxy: new ArtifactProxy({ store: deps.artifacts, authz: deps.authz, experimentExists: tracking.experimentExists }),
+    proxy: new ArtifactProxy({
+      store: deps.artifacts,
+      authz: deps.authz,
+      experimentExists: tracking.experimentExists,
+      versionStored: async (workspace, modelId, version) => {
+        const wsId = await models.store.workspaceId(workspace);
+        const m = wsId === null ? null : await models.store.modelById(Number(modelId));
+        if (!m || Number(m.workspace_id) !== wsId) return false;
+        const v = (await models.store.versionsOf(deps.db, [Number(m.id)])).find((x) => String(x.version) === version);
+        return v?.status === 'READY';
+      },
+    }),
   };
 }

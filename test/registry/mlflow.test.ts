@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { drivers } from '../helpers/stores.js';
@@ -212,6 +213,19 @@ for (const driver of drivers) {
       assert.equal(a.model_version.status, 'READY');
       const b = await m.ok('POST', 'model-versions/create', { name: 'copy', source: 'models:/cancer@champion' });
       assert.equal(b.model_version.version, '2');
+    });
+
+    it('stops serving a deleted version\'s files through the proxy even if they are still stored', async () => {
+      await m.ok('POST', 'registered-models/create', { name: 'ghost' });
+      await m.ok('POST', 'model-versions/create', { name: 'ghost', source: source(), run_id: run.runId });
+      const uri = (await m.ok('GET', 'model-versions/get-download-uri', { name: 'ghost', version: '1' })).artifact_uri as string;
+      const url = `${m.art}/${proxyPath(uri)}/model.onnx`;
+      assert.equal((await t.call({ method: 'GET', url })).statusCode, 200);
+      assert.deepEqual(await m.ok('DELETE', 'model-versions/delete', { name: 'ghost', version: '1' }), {});
+      // As if removing the files had failed: they are back in storage, the version row is gone.
+      const key = `${proxyPath(uri)}/model.onnx`.replace(/^registry\//, `registry/default/`);
+      await t.platform.artifacts.put(key, Readable.from([logisticRegressionOnnx()]));
+      await err(await t.call({ method: 'GET', url }), 404, 'RESOURCE_DOES_NOT_EXIST');
     });
 
     it('needs model.register to write and model.delete (owner) to delete', async () => {
