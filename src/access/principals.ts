@@ -100,7 +100,7 @@ export class PrincipalService {
 
   /** Creates a token; the secret is in the answer and nowhere else, ever. */
   async createToken(ctx: Ctx, name: string, opts: { expires?: string; description?: string }): Promise<TokenView & { token: string }> {
-    const p = await this.mustFind(name);
+    const p = await this.tokenOwner(ctx, name, 'token.create');
     if (p.kind === 'group') throw Invalid.field('name', 'a user or service principal (groups have no tokens)');
     let expiresAt: Date | null = null;
     if (opts.expires !== undefined && opts.expires !== 'never') {
@@ -119,7 +119,7 @@ export class PrincipalService {
   }
 
   async listTokens(ctx: Ctx, name: string): Promise<TokenView[]> {
-    const p = await this.mustFind(name);
+    const p = await this.tokenOwner(ctx, name, 'token.list');
     await this.mayManageTokensOf(ctx, p, 'token.list');
     return (await this.store.tokensOf(Number(p.id))).map((t) => tokenView(t, p.name));
   }
@@ -160,6 +160,19 @@ export class PrincipalService {
   /** Token changes are audited like any mutation, after the caller was checked above. */
   private tokenMutation(ctx: Ctx, action: string, p: PrincipalRow, target: string, workspace: string | null, change: (tx: Db) => Promise<void>) {
     return this.authz.commit(ctx, { action, target, workspace: workspace ?? undefined, detail: { principal: p.name } }, change);
+  }
+
+  /**
+   * The principal whose tokens are addressed. Only admins may list
+   * principals, so to anyone else an unknown name answers exactly as a
+   * principal they may not manage does (403), never 404: no probing for names.
+   */
+  private async tokenOwner(ctx: Ctx, name: string, action: string): Promise<PrincipalRow> {
+    const p = await this.store.principal(name);
+    if (p) return p;
+    if (ctx.principal.isAdmin) throw new NotFound('principal', name);
+    await this.authz.recordDenial(ctx, { action, target: `principal/${name}` });
+    throw new Forbidden(`you may not manage the tokens of '${name}'`, 'access.manage');
   }
 
   private async mustFind(name: string, kind?: PrincipalRow['kind']): Promise<PrincipalRow> {

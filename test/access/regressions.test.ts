@@ -44,6 +44,19 @@ for (const driver of drivers) {
       assert.equal((await t.call({ method: 'POST', url: '/api/v1/users', payload: { name: 'eve', admin: true }, token: olga })).statusCode, 403);
     });
 
+    it('answers an unknown principal\'s token routes as a forbidden one, so names cannot be probed', async () => {
+      const mallory = await principalWithToken(t, 'mallory');
+      for (const name of ['admin', 'no-such-principal']) {
+        for (const [method, payload] of [['GET', undefined], ['POST', {}]] as const) {
+          const r = await t.call({ method, url: `/api/v1/users/${name}/tokens`, payload, token: mallory });
+          assert.equal(r.statusCode, 403, `${method} ${name}`);
+          assert.equal(r.json().detail, `you may not manage the tokens of '${name}'`);
+        }
+      }
+      // Admins, who may list principals anyway, get the plain 404.
+      assert.equal((await t.call({ method: 'GET', url: '/api/v1/users/no-such-principal/tokens' })).statusCode, 404);
+    });
+
     it('answers 4xx, never 500, to out-of-range input and racing creates', async () => {
       const far = await t.call({ method: 'POST', url: '/api/v1/users/admin/tokens', payload: { expires: '999999999d' } });
       assert.equal(far.statusCode, 400);
