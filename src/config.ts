@@ -26,6 +26,8 @@ export interface Config {
   maxArtifactBytes: number;
   /** Milliseconds to let in-flight requests finish on SIGTERM. */
   shutdownGraceMs: number;
+  /** Milliseconds between rollout controller ticks (worker role). */
+  rolloutTickMs: number;
 }
 
 export interface ConfigFlags {
@@ -47,6 +49,13 @@ const CHILD_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'TZ', 'PYTHONPATH
 function parseBytes(text: string): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`SLIPWAY_MAX_ARTIFACT_BYTES: expected a positive number of bytes, got '${text}'`);
+  return n;
+}
+
+function parseTick(text: string | undefined): number {
+  if (text === undefined) return 1000;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 10 || n > 60_000) throw new Error(`SLIPWAY_ROLLOUT_TICK_MS: expected milliseconds from 10 to 60000, got '${text}'`);
   return n;
 }
 
@@ -87,6 +96,7 @@ export function loadConfig(flags: ConfigFlags, env: Env): Config {
       : undefined,
     logLevel: env.SLIPWAY_LOG_LEVEL ?? 'info',
     shutdownGraceMs: parseGrace(env.SLIPWAY_SHUTDOWN_GRACE_MS),
+    rolloutTickMs: parseTick(env.SLIPWAY_ROLLOUT_TICK_MS),
     childEnv: Object.fromEntries(CHILD_ENV.flatMap((k) => (env[k] !== undefined ? [[k, env[k] as string]] : []))),
     maxArtifactBytes: env.SLIPWAY_MAX_ARTIFACT_BYTES ? parseBytes(env.SLIPWAY_MAX_ARTIFACT_BYTES) : 5 * 1024 ** 3,
   };

@@ -9,6 +9,7 @@ import { openStore, type Store } from './store/db.js';
 import { createApply, type ApplyEngine } from './apply/index.js';
 import { registryResolver } from './serving/deployments.model.js';
 import { createServing, type Serving } from './serving/service.js';
+import { RolloutService } from './rollout/service.js';
 import { createTelemetry, type Telemetry } from './telemetry/service.js';
 import { createTracking, type Tracking } from './tracking/service.js';
 
@@ -26,6 +27,7 @@ export interface Platform {
   registry: Registry;
   serving: Serving;
   telemetry: Telemetry;
+  rollouts: RolloutService;
   apply: ApplyEngine;
   close(): Promise<void>;
 }
@@ -39,6 +41,7 @@ export async function createPlatform(config: Config): Promise<Platform> {
   // (lineage, refusing to delete a served version): bound late here, so neither imports the other's routes.
   const registry = createRegistry({ db: store.db, authz: access.authz, artifacts, servedBy: (id, v, db) => serving.pinnedTo(id, v, db) }, trackingLookups(tracking));
   const serving: Serving = createServing({ db: store.db, authz: access.authz, models: registryResolver(registry) });
+  const rollouts = new RolloutService({ db: store.db, authz: access.authz, serving });
   // A deleted workspace takes its files along, so a workspace later created
   // with the same name cannot read them: datasets, registry copies, run artifacts.
   access.workspaces.onDeleted(async (ws) => {
@@ -54,7 +57,8 @@ export async function createPlatform(config: Config): Promise<Platform> {
     registry,
     serving,
     telemetry: createTelemetry({ db: store.db, authz: access.authz }),
-    apply: createApply({ serving, authz: access.authz }),
+    rollouts,
+    apply: createApply({ serving, rollouts, authz: access.authz }),
     close: async () => {
       await artifacts.close();
       await store.close();

@@ -29,17 +29,24 @@ export async function startRole(role: Role, config: Config): Promise<Running> {
     await app.ready();
     await hold.release();
     await app.listen({ port: hold.port, host: config.host });
+    const a = app;
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    // The worker advances rollouts; `up` runs every role, so it does too.
+    const controller = role === 'all' || role === 'worker' ? platform.rollouts.controller(platform.telemetry, { intervalMs: config.rolloutTickMs, log: (m) => a.log.warn(m) }) : undefined;
+    controller?.start();
     let stopping: Promise<void> | undefined;
-    const a = app;
     return {
       app,
       platform,
       url: `http://${host}:${port}`,
       adminToken,
-      stop: () => (stopping ??= a.close().then(() => platform.close())),
+      stop: () => (stopping ??= (async () => {
+        await controller?.stop();
+        await a.close();
+        await platform.close();
+      })()),
     };
   } catch (e) {
     await hold.release();

@@ -110,21 +110,31 @@ export class DeploymentService {
 
   /** Refused while the deployment takes live or mirrored traffic; a 0% entry is dropped from the maps (and the history). */
   async delete(ctx: Ctx, workspace: string, endpoint: string, name: string, reason = ''): Promise<void> {
-    await this.mutate(ctx, workspace, endpoint, name, 'delete', async (tx, e) => {
-      const d = await this.require(tx, e, name);
-      const traffic = JSON.parse(e.traffic) as TrafficMap;
-      const mirror = JSON.parse(e.mirror) as TrafficMap;
-      if ((traffic[name] ?? 0) > 0 || (mirror[name] ?? 0) > 0) {
-        throw new Conflict(`deployment '${name}' takes ${traffic[name] ?? 0}% of traffic and ${mirror[name] ?? 0}% mirror of endpoint '${endpoint}': move them to other deployments first`);
-      }
-      if (name in traffic || name in mirror) {
-        delete traffic[name];
-        delete mirror[name];
-        await writeTraffic(this.deps, tx, ctx, e, { traffic, mirror, reason: reason || `deployment ${name} deleted` });
-      }
-      await this.deps.store.deleteDeployment(tx, d.id);
-      await this.touch(tx, e);
-    });
+    await this.mutate(ctx, workspace, endpoint, name, 'delete', (tx, e) => this.remove(tx, ctx, e, name, reason));
+  }
+
+  /** Server-internal (a rollout retiring its stable): deletes inside the caller's audited transaction. */
+  async retire(tx: Db, ctx: Ctx, endpoint: string, name: string, reason: string): Promise<void> {
+    const e = await this.deps.store.endpoint(endpoint, tx, true);
+    if (!e) throw new NotFound('endpoint', endpoint);
+    await this.remove(tx, ctx, e, name, reason);
+  }
+
+  private async remove(tx: Db, ctx: Ctx, e: EndpointRow, name: string, reason: string): Promise<void> {
+    const endpoint = e.name;
+    const d = await this.require(tx, e, name);
+    const traffic = JSON.parse(e.traffic) as TrafficMap;
+    const mirror = JSON.parse(e.mirror) as TrafficMap;
+    if ((traffic[name] ?? 0) > 0 || (mirror[name] ?? 0) > 0) {
+      throw new Conflict(`deployment '${name}' takes ${traffic[name] ?? 0}% of traffic and ${mirror[name] ?? 0}% mirror of endpoint '${endpoint}': move them to other deployments first`);
+    }
+    if (name in traffic || name in mirror) {
+      delete traffic[name];
+      delete mirror[name];
+      await writeTraffic(this.deps, tx, ctx, e, { traffic, mirror, reason: reason || `deployment ${name} deleted` });
+    }
+    await this.deps.store.deleteDeployment(tx, d.id);
+    await this.touch(tx, e);
   }
 
   /** Runtime state as the serving side reports it (Pending, Ready, Failed…); no authorization: server-internal. */

@@ -21,6 +21,13 @@ export interface EndpointKeys {
   secondary: string;
 }
 
+/** An endpoint's routing as a rollout step sees it before changing it. */
+export interface RoutingNow {
+  traffic: TrafficMap;
+  mirror: TrafficMap;
+  deployments: string[];
+}
+
 /** 32 random bytes: guessing one is out of reach; the prefix makes a leaked key easy to recognise. */
 export const newEndpointKey = () => `swk_${randomBytes(32).toString('base64url')}`;
 
@@ -138,6 +145,19 @@ export class EndpointService {
       await writeTraffic(this.deps, tx, ctx, e, input);
       return this.view(tx, (await this.deps.store.endpoint(name, tx))!, ws.name);
     }, { traffic: input.traffic, mirror: input.mirror, reason: input.reason });
+  }
+
+  /**
+   * Server-internal (rollouts): rewrites traffic and mirror inside the
+   * caller's transaction, which authorized the change and audits it; the
+   * history names `ctx.principal` as who. `change` sees the current maps and
+   * deployment names. Answers false when nothing changed.
+   */
+  async shift(tx: Db, ctx: Ctx, endpointId: number, name: string, change: (cur: RoutingNow) => { traffic: TrafficMap; mirror: TrafficMap; reason: string }): Promise<boolean> {
+    const e = await this.deps.store.endpoint(name, tx, true);
+    if (!e || e.id !== endpointId) throw new NotFound('endpoint', name);
+    const deployments = (await this.deps.store.deployments([e.id], tx)).map((d) => d.name);
+    return writeTraffic(this.deps, tx, ctx, e, change({ traffic: JSON.parse(e.traffic) as TrafficMap, mirror: JSON.parse(e.mirror) as TrafficMap, deployments }));
   }
 
   async delete(ctx: Ctx, workspace: string, name: string): Promise<void> {

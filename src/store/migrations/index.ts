@@ -6,6 +6,7 @@ import * as m0004 from './0004_datasets.js';
 import * as m0005 from './0005_serving.js';
 import * as m0006 from './0006_telemetry.js';
 import * as m0007 from './0007_deployment_windows.js';
+import * as m0008 from './0008_rollouts.js';
 
 /** Versioned migrations, in order. Append only: never edit a shipped one. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '0005_serving': m0005,
   '0006_telemetry': m0006,
   '0007_deployment_windows': m0007,
+  '0008_rollouts': m0008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
