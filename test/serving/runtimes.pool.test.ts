@@ -1,15 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { InstancePool, type Instance } from '../../src/serving/runtimes/pool.js';
+import { Cancellation, InstancePool, type Instance } from '../../src/serving/runtimes/pool.js';
 import type { Tensors } from '../../src/serving/predictor.js';
 import { isSlipwayError } from '../../src/shared/errors.js';
 
 /** An instance whose runs finish only when the test says so. */
 class Manual implements Instance {
   healthy = true;
-  runs: Array<{ inputs: Tensors; finish(): void; fail(e: unknown): void; signal: AbortSignal }> = [];
-  run(inputs: Tensors, signal: AbortSignal): Promise<Tensors> {
-    return new Promise((resolve, reject) => this.runs.push({ inputs, signal, finish: () => resolve(inputs), fail: reject }));
+  runs: Array<{ inputs: Tensors; finish(): void; fail(e: unknown): void; cancel: Cancellation }> = [];
+  run(inputs: Tensors, cancel: Cancellation): Promise<Tensors> {
+    return new Promise((resolve, reject) => this.runs.push({ inputs, cancel, finish: () => resolve(inputs), fail: reject }));
   }
 }
 
@@ -49,7 +49,7 @@ describe('instance pool', () => {
     const running = p.submit(t(1));
     const queued = p.submit(t(2));
     assert.equal(code(await running.catch((e: unknown) => e)), 'timeout');
-    assert.ok(a.runs[0].signal.aborted, 'the instance is told');
+    assert.ok(a.runs[0].cancel.aborted, 'the instance is told');
     assert.equal(code(await queued.catch((e: unknown) => e)), 'timeout');
     assert.equal(p.queued, 0, 'a timed-out request leaves the queue');
     assert.equal(p.running, 1);
@@ -68,6 +68,24 @@ describe('instance pool', () => {
     await assert.rejects(running, /gone/);
     await assert.rejects(queued, /gone/);
     assert.equal(p.queued, 0);
+  });
+
+  it('makes an AbortSignal only for a runtime that asks, aborted with the same reason', () => {
+    const c = new Cancellation();
+    const seen: string[] = [];
+    c.onCancel((r) => seen.push(String(r)));
+    const early = c.signal;
+    c.cancel('deadline');
+    c.cancel('again');
+    assert.deepEqual(seen, ['deadline']);
+    assert.equal(early.reason, 'deadline');
+    assert.equal(c.signal.aborted, true);
+    // Asked for after the fact, the signal is already aborted, and late callbacks run at once.
+    const late = new Cancellation();
+    late.cancel('gone');
+    assert.equal(late.signal.reason, 'gone');
+    late.onCancel((r) => seen.push(String(r)));
+    assert.deepEqual(seen, ['deadline', 'gone']);
   });
 
   it('refuses with Unavailable when nothing is healthy, and fails the queue when the last instance goes', async () => {

@@ -2,7 +2,7 @@ import { SlipwayError, Unavailable } from '../../shared/errors.js';
 import { fromNested, toNested } from '../codec.values.js';
 import { type ElementType, type ModelSignature, type PredictOptions, type Predictor, type PredictorStats, type TensorInfo, type Tensors } from '../predictor.js';
 import { call, httpFailure, isReady, OipClient } from './oip-client.js';
-import { InstancePool, type Instance } from './pool.js';
+import { InstancePool, type Cancellation, type Instance } from './pool.js';
 
 export interface HttpRuntimeOptions {
   name: string;
@@ -100,7 +100,8 @@ class RemoteInstance implements Instance {
     }, everyMs);
   }
 
-  async run(inputs: Tensors, signal: AbortSignal): Promise<Tensors> {
+  async run(inputs: Tensors, cancel: Cancellation): Promise<Tensors> {
+    const signal = cancel.signal;
     try {
       if (this.opts.protocol !== 'mlflow') return await this.oip.infer(inputs, signal);
       const signature = this.opts.signature!;

@@ -3,7 +3,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { SlipwayError, Unavailable } from '../../shared/errors.js';
 import type { ModelSignature, PredictOptions, Predictor, PredictorStats, Tensors } from '../predictor.js';
 import { fromBatch, Outbox, toBatch, type FromWorker, type RunAnswer, type RunRequest, type ToWorker, type WorkerInit } from './onnx-protocol.js';
-import { InstancePool, type Instance } from './pool.js';
+import { InstancePool, type Cancellation, type Instance } from './pool.js';
 import { UsageAccount, usageStats } from './usage.js';
 
 export interface OnnxRuntimeOptions {
@@ -132,13 +132,13 @@ class WorkerInstance implements Instance {
     }, delay);
   }
 
-  run(inputs: Tensors, signal: AbortSignal): Promise<Tensors> {
+  run(inputs: Tensors, cancel: Cancellation): Promise<Tensors> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.waiting.set(id, { resolve, reject });
       // The worker cannot be interrupted mid-run; an aborted request is
       // answered by the pool at once and this reply is dropped when it comes.
-      signal.addEventListener('abort', () => this.waiting.delete(id) && reject(signal.reason), { once: true });
+      cancel.onCancel((reason) => this.waiting.delete(id) && reject(reason));
       this.outbox.push({ id, tensors: inputs });
     });
   }

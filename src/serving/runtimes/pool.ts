@@ -1,10 +1,46 @@
 import { SlipwayError, Unavailable } from '../../shared/errors.js';
 import type { PredictOptions, Tensors, PredictorStats } from '../predictor.js';
 
+/**
+ * A request's cancellation (its deadline passed or its caller gave up).
+ * In-process instances register plain callbacks; an AbortSignal, which costs
+ * an EventTarget per request, is made only for a runtime that asks for one
+ * (to abort a fetch).
+ */
+export class Cancellation {
+  aborted = false;
+  reason: unknown = undefined;
+  private callbacks: Array<(reason: unknown) => void> | null = null;
+  private controller: AbortController | null = null;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  onCancel(callback: (reason: unknown) => void): void {
+    if (this.aborted) callback(this.reason);
+    else (this.callbacks ??= []).push(callback);
+  }
+
+  cancel(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    const callbacks = this.callbacks ?? [];
+    this.callbacks = null;
+    for (const cb of callbacks) cb(reason);
+  }
+}
+
 /** One worker, child process or remote server able to run inferences. */
 export interface Instance {
   readonly healthy: boolean;
-  run(inputs: Tensors, signal: AbortSignal): Promise<Tensors>;
+  run(inputs: Tensors, cancel: Cancellation): Promise<Tensors>;
 }
 
 export interface PoolOptions {
@@ -20,7 +56,7 @@ export interface PoolOptions {
 
 interface Pending {
   inputs: Tensors;
-  controller: AbortController;
+  cancel: Cancellation;
   resolve(v: Tensors): void;
   reject(e: unknown): void;
   cleanup(): void;
@@ -84,14 +120,14 @@ export class InstancePool {
       return Promise.reject(new Unavailable(`model '${this.opts.name}' is saturated (queue of ${this.opts.maxQueue} full)`, this.retryAfterSeconds()));
     }
     return new Promise<Tensors>((resolve, reject) => {
-      const controller = new AbortController();
+      const cancel = new Cancellation();
       const timeoutMs = opts.timeoutMs ?? this.opts.timeoutMs;
-      const timer = timeoutMs > 0 ? setTimeout(() => controller.abort(timeoutError(this.opts.name, timeoutMs)), timeoutMs) : undefined;
-      const onAbort = () => controller.abort(opts.signal?.reason);
+      const timer = timeoutMs > 0 ? setTimeout(() => cancel.cancel(timeoutError(this.opts.name, timeoutMs)), timeoutMs) : undefined;
+      const onAbort = () => cancel.cancel(opts.signal?.reason);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       const p: Pending = {
         inputs,
-        controller,
+        cancel,
         resolve,
         reject,
         cleanup: () => {
@@ -99,18 +135,14 @@ export class InstancePool {
           opts.signal?.removeEventListener('abort', onAbort);
         },
       };
-      // A request aborted while queued leaves the queue; one aborted while
+      // A request cancelled while queued leaves the queue; one cancelled while
       // running is answered now, its slot freed when the instance finishes.
-      controller.signal.addEventListener(
-        'abort',
-        () => {
-          const at = this.queue.indexOf(p);
-          if (at >= 0) this.queue.splice(at, 1);
-          p.cleanup();
-          reject(controller.signal.reason);
-        },
-        { once: true },
-      );
+      cancel.onCancel((reason) => {
+        const at = this.queue.indexOf(p);
+        if (at >= 0) this.queue.splice(at, 1);
+        p.cleanup();
+        reject(reason);
+      });
       if (free) this.dispatch(free, p);
       else this.queue.push(p);
     });
@@ -159,7 +191,7 @@ export class InstancePool {
       this.inFlight--;
       p.cleanup();
     };
-    instance.run(p.inputs, p.controller.signal).then(
+    instance.run(p.inputs, p.cancel).then(
       (out) => {
         this.meanMs = this.meanMs * 0.9 + (performance.now() - started) * 0.1;
         release();
@@ -169,7 +201,7 @@ export class InstancePool {
       (e) => {
         release();
         this.drain();
-        p.reject(p.controller.signal.aborted ? p.controller.signal.reason : e);
+        p.reject(p.cancel.aborted ? p.cancel.reason : e);
       },
     );
   }

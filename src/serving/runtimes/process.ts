@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { SlipwayError, Unavailable } from '../../shared/errors.js';
 import type { ModelSignature, PredictOptions, Predictor, PredictorStats, Tensors } from '../predictor.js';
 import { OipClient } from './oip-client.js';
-import { InstancePool, type Instance } from './pool.js';
+import { InstancePool, type Cancellation, type Instance } from './pool.js';
 import { processUsage, UsageAccount, usageStats } from './usage.js';
 
 export interface ProcessRuntimeOptions {
@@ -149,10 +149,10 @@ class ChildInstance implements Instance {
     this.timer = setTimeout(() => void this.start().catch((e: Error) => this.log(`restart failed: ${e.message}`)), delay);
   }
 
-  run(inputs: Tensors, signal: AbortSignal): Promise<Tensors> {
+  run(inputs: Tensors, cancel: Cancellation): Promise<Tensors> {
     // A child's death resets its connections, so in-flight requests fail
     // (Unavailable) without being tied to the child's lifetime signal.
-    return this.client!.infer(inputs, signal);
+    return this.client!.infer(inputs, cancel.signal);
   }
 
   async stop(): Promise<void> {
