@@ -10,6 +10,7 @@ import { registerModelCommands } from './models.js';
 import { outputOption } from './output.js';
 import { registerPrincipalCommands } from './principals.js';
 import { registerRoleCommands } from './roles.js';
+import { registerRolloutCommands } from './rollouts.js';
 import { registerRunCommands } from './run.js';
 import { registerTrackingCommands } from './tracking.js';
 import { registerWorkspaceCommands } from './workspace.js';
@@ -30,6 +31,7 @@ registerTrackingCommands(program);
 registerDatasetCommands(program);
 registerModelCommands(program);
 registerEndpointCommands(program);
+registerRolloutCommands(program);
 registerApplyCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
