@@ -80,6 +80,12 @@ export function gatewayMetrics(registry: Registry) {
       help: 'Failed telemetry writes (captures, rollups, deployment logs); requests are never failed by them',
       registers,
     }),
+    mirrored: new Counter({
+      name: 'slipway_endpoint_mirrored_total',
+      help: 'Mirrored copies of live requests by endpoint, mirror deployment and outcome (agreed, disagreed, uncompared, failed, dropped, not_ready)',
+      labelNames: ['endpoint', 'deployment', 'outcome'] as const,
+      registers,
+    }),
     modelLoad: new Gauge({
       name: 'slipway_model_load_seconds',
       help: 'Time from start to ready (load and warm-up) of a deployment',

@@ -16,6 +16,7 @@ import { Invalid, NotFound, SlipwayError, Unavailable } from '../shared/errors.j
 import { GatewayAuth, type TokenChecker } from './auth.js';
 import { snapshot, type PendingCapture } from './capture.js';
 import { deploymentUsageMetrics, gatewayMetrics, labelled } from './metrics.js';
+import { Mirror, type MirrorOptions } from './mirror.js';
 import { pick, RoutingTable, type LiveDeployment, type LiveEndpoint } from './routing.js';
 import { TelemetryWriter, type TelemetryWriterOptions } from './telemetry.js';
 
@@ -28,6 +29,8 @@ export interface GatewayOptions {
   processEnv?: Record<string, string>;
   /** Where captures, rollups and deployment logs go, and the writer's buffer and flush settings. */
   telemetry: Omit<TelemetryWriterOptions, 'metrics' | 'log'>;
+  /** Bounds of mirrored (shadow) traffic. */
+  mirror?: MirrorOptions;
 }
 
 interface GatewayState {
@@ -53,6 +56,7 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
   const inferenceBy = labelled((endpoint, deployment) => metrics.inference.labels(endpoint, deployment));
   const inFlightBy = labelled((endpoint) => metrics.inFlight.labels(endpoint));
   const writer = new TelemetryWriter({ ...opts.telemetry, metrics, log: app.log });
+  const mirror = new Mirror(writer.windows, metrics.mirrored, opts.mirror);
   const table = new RoutingTable({
     serving: opts.serving,
     artifacts: opts.artifacts,
@@ -172,6 +176,21 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
     }
   };
 
+  /** The live answer; copies go to the endpoint's mirrors afterwards, unless the request named its deployment. */
+  const serve = async (req: FastifyRequest, e: LiveEndpoint, d: LiveDeployment, inputs: Tensors): Promise<Tensors> => {
+    const named = req.headers[TARGET];
+    if (e.mirror.length === 0 || (typeof named === 'string' && named !== '')) return run(e, d, inputs);
+    try {
+      const outputs = await run(e, d, inputs);
+      mirror.after(e, d, inputs, outputs);
+      return outputs;
+    } catch (err) {
+      // Inputs the live model refused are not the mirror's to be measured on.
+      if ((err as SlipwayError).code !== 'invalid') mirror.after(e, d, inputs, null);
+      throw err;
+    }
+  };
+
   const inference = { public: true };
 
   app.post('/endpoints/:endpoint/score', { config: inference, schema: { tags, summary: 'Score with MLflow serving bodies or an Open Inference Protocol request' } }, async (req, reply) => {
@@ -179,7 +198,7 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
     const d = choose(req, reply);
     const decoded = decodeScoring(req.body, d.predictor.signature);
     const captured = sample(req, decoded.format, decoded.columns, decoded.inputs);
-    const outputs = await run(e, d, decoded.inputs);
+    const outputs = await serve(req, e, d, decoded.inputs);
     if (captured) captured.outputs = outputs;
     if (decoded.format === 'oip') return encodeOipResponse(e.name, outputs, { id: decoded.id, modelVersion: String(d.model.version), only: decoded.outputs });
     return encodeMlflowResponse(outputs);
@@ -192,7 +211,7 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw Invalid.field('body', 'an Open Inference Protocol request object');
     const decoded = decodeOipRequest(body as Record<string, unknown>, d.predictor.signature);
     const captured = sample(req, 'oip', undefined, decoded.inputs);
-    const outputs = await run(e, d, decoded.inputs);
+    const outputs = await serve(req, e, d, decoded.inputs);
     if (captured) captured.outputs = outputs;
     return encodeOipResponse(e.name, outputs, { id: decoded.id, modelVersion: String(d.model.version), only: decoded.outputs });
   });

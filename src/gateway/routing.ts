@@ -58,6 +58,8 @@ export interface LiveEndpoint {
   deployments: Map<string, LiveDeployment>;
   /** Deployments with traffic, and their cumulative weights (last = total). */
   split: { names: string[]; cumulative: number[] };
+  /** Deployments that get a copy of live traffic, and the share (0..1] of requests copied. */
+  mirror: Array<{ name: string; share: number }>;
   rateLimit: RateLimit | null;
   bucket: TokenBucket | null;
   capture: Capture | null;
@@ -282,6 +284,9 @@ function endpointOf(e: RoutedEndpoint, deployments: Map<string, LiveDeployment>,
     keys: e.keys,
     deployments,
     split: { names, cumulative },
+    mirror: Object.entries(e.mirror)
+      .filter(([name, pct]) => pct > 0 && deployments.has(name))
+      .map(([name, pct]) => ({ name, share: Math.min(pct, 100) / 100 })),
     rateLimit: e.rateLimit,
     bucket: same ? old.bucket : e.rateLimit ? new TokenBucket(e.rateLimit.rps, e.rateLimit.burst) : null,
     capture: e.capture,

@@ -10,6 +10,7 @@ import { addInto, bucketOf, emptyHistogram } from '../telemetry/histogram.js';
 import type { CaptureRecord, LogLine, LogStream, RollupDelta, TelemetrySink } from '../telemetry/sink.js';
 import { tensorBytes, toRecord, type PendingCapture } from './capture.js';
 import type { GatewayMetrics } from './metrics.js';
+import { WindowAccumulator } from './windows.js';
 
 export interface TelemetryWriterOptions {
   sink: TelemetrySink;
@@ -43,6 +44,8 @@ export class TelemetryWriter {
   private readonly batchSize: number;
   private readonly maxLogLines: number;
   private readonly now: () => number;
+  /** Per-deployment 5-second stats (live and mirrored requests), for rollout gates. */
+  readonly windows: WindowAccumulator;
 
   constructor(private readonly opts: TelemetryWriterOptions) {
     this.maxBuffer = opts.maxBuffer ?? 10_000;
@@ -50,6 +53,7 @@ export class TelemetryWriter {
     this.batchSize = opts.batchSize ?? 500;
     this.maxLogLines = opts.maxLogLines ?? 5_000;
     this.now = opts.now ?? Date.now;
+    this.windows = new WindowAccumulator(this.now);
   }
 
   /** Whether this request is one to capture, by the endpoint's sample rate. */
@@ -72,6 +76,7 @@ export class TelemetryWriter {
 
   /** Counts one answered request into its minute. Throttled requests never reach a model, so they stay out of latency. */
   observe(endpointId: number, deployment: string, status: number, latencyMs: number): void {
+    if (deployment !== '-' && status !== 429) this.windows.live(endpointId, deployment, status, latencyMs);
     const at = this.now();
     const minute = at - (at % MINUTE);
     const key = `${endpointId}\n${deployment}\n${minute}`;
@@ -126,11 +131,12 @@ export class TelemetryWriter {
     const pending = this.captures;
     const logs = this.logs;
     const rollups = [...this.rollups.values()];
+    const windows = this.windows.drain();
     this.captures = [];
     this.capturedBytes = 0;
     this.logs = [];
     this.rollups = new Map();
-    if (!pending.length && !logs.length && !rollups.length) return;
+    if (!pending.length && !logs.length && !rollups.length && !windows.length) return;
     const captures: CaptureRecord[] = [];
     for (const p of pending) {
       try {
@@ -140,11 +146,12 @@ export class TelemetryWriter {
       }
     }
     try {
-      await this.opts.sink.write({ captures, rollups, logs });
+      await this.opts.sink.write({ captures, rollups, logs, windows });
     } catch (err) {
       this.failed(err, `telemetry write failed: ${pending.length} captures and ${logs.length} log lines dropped, rollups kept for the next flush`);
       for (const p of pending) this.opts.metrics.captureDropped.inc({ endpoint: p.endpoint });
       for (const r of rollups) this.restore(r);
+      this.windows.restore(windows);
     }
   }
 

@@ -1,29 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { until } from '../helpers/process.js';
+import { remoteModel } from '../helpers/remote-model.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { logisticRegressionOnnx } from '../helpers/onnx.js';
 
 const ws = '/api/v1/workspaces/default';
 const ep = `${ws}/endpoints`;
-
-/** An OIP model server whose inference never answers in time. */
-function slowServer(): Promise<{ server: Server; url: string }> {
-  const meta = { name: 'lr', platform: 'test', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'output', datatype: 'FP32', shape: [-1, 1] }] };
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-      if (req.url === '/v2/health/ready' || req.url === '/v2/health/live') return send(200, { ready: true });
-      if (req.url === '/v2/models/lr') return send(200, meta);
-      if (req.method !== 'POST') return send(404, { error: `no model at ${req.url}` });
-      // infer: hold the request past any test deadline; closed in after().
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
-}
-
 
 describe('gateway failures: timeouts, deployments that cannot start, no traffic (pglite)', () => {
   let t: TestApp;
@@ -43,7 +27,7 @@ describe('gateway failures: timeouts, deployments that cannot start, no traffic 
     });
 
   before(async () => {
-    slow = await slowServer();
+    slow = await remoteModel('hang');
     t = await startTestApp('pglite');
     for (const model of ['lr', 'other']) {
       const r = await t.call({ method: 'POST', url: `${ws}/models/${model}/versions?filename=model.onnx`, payload: logisticRegressionOnnx(), headers: { 'content-type': 'application/octet-stream' } });
