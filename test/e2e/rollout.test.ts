@@ -1,0 +1,83 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { logisticRegressionOnnx } from '../helpers/onnx.js';
+import { runCli, startServer, until } from '../helpers/process.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'slipway-e2e-rollout-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+const ADMIN = 'slw_rollout-e2e-token-0123456789abcdefghijklmn';
+const ws = '/api/v1/workspaces/default';
+
+describe('a rollout under light load in `slipway up`', () => {
+  it('moves an endpoint blue → green step by step, promotes, retires blue, and fails no request', async () => {
+    const s = await startServer(['up', '--data-dir', join(tmp, 'data')], { SLIPWAY_ADMIN_TOKEN: ADMIN, SLIPWAY_ROLLOUT_TICK_MS: '100' });
+    try {
+      const api = async (method: string, path: string, body?: unknown, type = 'application/json') => {
+        const r = await fetch(s.url + path, { method, headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': type }) }, body: body === undefined ? undefined : type === 'application/json' ? JSON.stringify(body) : (body as Buffer) });
+        const text = await r.text();
+        assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
+        return text ? JSON.parse(text) : null;
+      };
+      for (let i = 0; i < 2; i++) await api('POST', `${ws}/models/clf/versions?filename=model.onnx`, logisticRegressionOnnx({ bias: i }), 'application/octet-stream');
+      await api('POST', `${ws}/endpoints`, { name: 'cancer' });
+      await api('POST', `${ws}/endpoints/cancer/deployments`, { name: 'blue', model: 'models:/clf/1' });
+      await api('POST', `${ws}/endpoints/cancer/deployments`, { name: 'green', model: 'models:/clf/2' });
+      await api('PUT', `${ws}/endpoints/cancer/traffic`, { traffic: { blue: 100 } });
+      const key = (await api('GET', `${ws}/endpoints/cancer/keys`)).primary as string;
+      const score = () =>
+        fetch(`${s.url}/endpoints/cancer/score`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ dataframe_split: { columns: ['a', 'b', 'c', 'd'], data: [[1, 2, 3, 4]] } }) });
+      await until('blue serving', async () => (await score()).status === 200);
+
+      // Light, bounded load: one request at a time until the rollout is over.
+      const served = new Map<string, number>();
+      const failed: string[] = [];
+      let loading = true;
+      const load = (async () => {
+        while (loading) {
+          const r = await score();
+          if (r.status !== 200) failed.push(`${r.status} ${await r.text()}`);
+          else await r.arrayBuffer();
+          const d = r.headers.get('x-slipway-deployment') ?? '-';
+          served.set(d, (served.get(d) ?? 0) + 1);
+          await new Promise((res) => setTimeout(res, 10));
+        }
+      })();
+
+      const env = { SLIPWAY_URL: s.url, SLIPWAY_TOKEN: ADMIN, XDG_CONFIG_HOME: join(tmp, 'cfg') };
+      const start = await runCli(['rollout', 'start', 'green-in', '--endpoint', 'cancer', '--candidate', 'green', '--plan', 'canary 20% 2s, 50% 2s', '--max-error-rate', '0.05', '--retire-stable', '--drain', '1s'], env);
+      assert.equal(start.code, 0, start.stderr);
+      const done = await until(
+        'the rollout to succeed and retire blue',
+        async () => {
+          const r = await api('GET', `${ws}/rollouts/green-in`);
+          assert.ok(!['rolled_back', 'aborted'].includes(r.state), `${r.state}: ${r.reason}`);
+          return r.state === 'succeeded' && r.retireAt === null ? r : undefined;
+        },
+        30_000,
+        100,
+      );
+      loading = false;
+      await load;
+
+      assert.deepEqual(failed, []);
+      assert.ok((served.get('green') ?? 0) > 0 && (served.get('blue') ?? 0) > 0, JSON.stringify([...served]));
+      assert.deepEqual(done.events.map((e: { kind: string }) => e.kind), ['created', 'started', 'step', 'step', 'promoted', 'retired']);
+      const e = await api('GET', `${ws}/endpoints/cancer`);
+      assert.deepEqual(e.traffic, { green: 100 });
+      assert.deepEqual(e.deployments.map((d: { name: string }) => d.name), ['green']);
+      const h = (await api('GET', `${ws}/endpoints/cancer/history`)).history as Array<{ who: string; reason: string; traffic: Record<string, number> }>;
+      assert.deepEqual(h.slice(0, 3).map((x) => [x.who, x.traffic]), [
+        ['rollout:green-in', { green: 100 }],
+        ['rollout:green-in', { blue: 50, green: 50 }],
+        ['admin', { blue: 80, green: 20 }],
+      ]);
+      assert.equal((await score()).headers.get('x-slipway-deployment'), 'green');
+    } finally {
+      assert.equal(await s.kill('SIGTERM'), 0, 'a graceful stop exits 0 with the controller running');
+    }
+  });
+});
