@@ -11,6 +11,7 @@ import type { Capture, RateLimit } from '../serving/schema.js';
 import type { RoutedDeployment, RoutedEndpoint, Serving } from '../serving/service.js';
 import type { LogStream } from '../telemetry/sink.js';
 import { TokenBucket } from './ratelimit.js';
+import { TrafficSplit } from './split.js';
 
 /** One deployment's predictor, shared by every request routed to it until its config changes. */
 export class LiveDeployment {
@@ -56,8 +57,8 @@ export interface LiveEndpoint {
   auth: 'key' | 'token';
   keys: { primary: string; secondary: string };
   deployments: Map<string, LiveDeployment>;
-  /** Deployments with traffic, and their cumulative weights (last = total). */
-  split: { names: string[]; cumulative: number[] };
+  /** Deployments with traffic and their weights, in rotation. */
+  split: TrafficSplit;
   /** Deployments that get a copy of live traffic, and the share (0..1] of requests copied. */
   mirror: Array<{ name: string; share: number }>;
   rateLimit: RateLimit | null;
@@ -267,13 +268,11 @@ export class RoutingTable {
 
 function endpointOf(e: RoutedEndpoint, deployments: Map<string, LiveDeployment>, old: LiveEndpoint | undefined): LiveEndpoint {
   const names: string[] = [];
-  const cumulative: number[] = [];
-  let total = 0;
+  const weights: number[] = [];
   for (const [name, weight] of Object.entries(e.traffic)) {
     if (!(weight > 0) || !deployments.has(name)) continue;
-    total += weight;
     names.push(name);
-    cumulative.push(total);
+    weights.push(weight);
   }
   const same = old?.bucket && old.rateLimit && e.rateLimit && old.rateLimit.rps === e.rateLimit.rps && old.rateLimit.burst === e.rateLimit.burst;
   return {
@@ -283,7 +282,8 @@ function endpointOf(e: RoutedEndpoint, deployments: Map<string, LiveDeployment>,
     auth: e.auth,
     keys: e.keys,
     deployments,
-    split: { names, cumulative },
+    // An unchanged split keeps its rotation: rebuilding for other changes must not restart it.
+    split: old?.split.sameAs(names, weights) ? old.split : new TrafficSplit(names, weights),
     mirror: Object.entries(e.mirror)
       .filter(([name, pct]) => pct > 0 && deployments.has(name))
       .map(([name, pct]) => ({ name, share: Math.min(pct, 100) / 100 })),
@@ -293,13 +293,10 @@ function endpointOf(e: RoutedEndpoint, deployments: Map<string, LiveDeployment>,
   };
 }
 
-/** A weighted pick over the traffic split; null when no traffic is configured. */
-export function pick(e: LiveEndpoint, r = Math.random()): LiveDeployment | null {
-  const { names, cumulative } = e.split;
-  if (names.length === 0) return null;
-  const x = r * cumulative[cumulative.length - 1];
-  for (let i = 0; i < names.length; i++) if (x < cumulative[i]) return e.deployments.get(names[i]) ?? null;
-  return e.deployments.get(names[names.length - 1]) ?? null;
+/** The next deployment of the traffic split; null when no traffic is configured. */
+export function pick(e: LiveEndpoint): LiveDeployment | null {
+  const name = e.split.next();
+  return name === null ? null : (e.deployments.get(name) ?? null);
 }
 
 /** What makes a running predictor reusable: anything else changing starts a new one. */
