@@ -22,6 +22,8 @@ type Decision =
   | { kind: 'rollback'; readings: GateReadings; why: string }
   | { kind: 'retire' };
 
+const FATAL = ['not_found', 'invalid', 'conflict'];
+
 /** Thrown inside a decision's transaction when another worker holds or has moved the row: nothing is written. */
 class Skip extends Error {}
 
@@ -103,8 +105,8 @@ export class RolloutController {
         return t.rollBack(tx, ctx, cur, now, 'rolled_back', `step ${cur.step + 1} ${d.why}`);
       });
     } catch (e) {
-      // The endpoint (or a deployment) vanished under the rollout: it cannot go on.
-      if (!isSlipwayError(e) || e.code !== 'not_found') throw e;
+      // Retrying would fail the same way every tick: the endpoint or a deployment vanished, or routing was changed by hand.
+      if (!isSlipwayError(e) || !FATAL.includes(e.code)) throw e;
       await this.commit(r, 'fail', (tx, cur) => this.deps.transitions.fail(tx, cur, now, `stopped: ${e.message}`));
     }
   }

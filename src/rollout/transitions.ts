@@ -86,7 +86,9 @@ export class Transitions {
     if (busy.length) throw new Conflict(`rollout '${busy[0].name}' is ${busy[0].state} on endpoint '${r.endpoint}'; finish or abort it first`);
     await this.deps.store.update(tx, r.id, { stable, state: 'running', updated_at: now });
     await this.event(tx, r, now, 'started', `started by ${ctx.principal.name}: ${r.candidate} replaces ${stable}`);
-    await this.enterStep(tx, ctx, { ...r, stable, state: 'running' }, 0, now);
+    // Steps are the rollout's own changes, whoever started it: the history names rollout:NAME.
+    const started = { ...r, stable, state: 'running' as const };
+    await this.enterStep(tx, actor(started), started, 0, now);
   }
 
   /** Writes the routing of step `index` and restarts its clock; past the last step it promotes. */
@@ -122,9 +124,18 @@ export class Transitions {
     await this.event(tx, r, now, 'retired', `${r.stable} deleted after the drain`);
   }
 
-  /** A rollout that cannot go on (its endpoint is gone): stopped without touching routing. */
+  /**
+   * A decision that cannot be carried out (the endpoint or a deployment is
+   * gone, or traffic was moved by hand so the stable cannot be deleted): a
+   * running rollout stops without touching routing; a promoted one keeps its
+   * stable deployment. Either way it is said why, once.
+   */
   async fail(tx: Db, r: RolloutRow, now: number, why: string): Promise<void> {
-    await this.deps.store.update(tx, r.id, { state: 'aborted', reason: why, retire_at: null, updated_at: now });
+    if (r.state === 'succeeded') {
+      await this.deps.store.update(tx, r.id, { retire_at: null, updated_at: now });
+      return this.event(tx, r, now, 'retire_failed', `${r.stable} kept: ${why}`);
+    }
+    await this.deps.store.update(tx, r.id, { state: 'aborted', reason: why, updated_at: now });
     await this.event(tx, r, now, 'aborted', why);
   }
 }

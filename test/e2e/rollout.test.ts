@@ -73,7 +73,7 @@ describe('a rollout under light load in `slipway up`', () => {
       assert.deepEqual(h.slice(0, 3).map((x) => [x.who, x.traffic]), [
         ['rollout:green-in', { green: 100 }],
         ['rollout:green-in', { blue: 50, green: 50 }],
-        ['admin', { blue: 80, green: 20 }],
+        ['rollout:green-in', { blue: 80, green: 20 }],
       ]);
       assert.equal((await score()).headers.get('x-slipway-deployment'), 'green');
     } finally {

@@ -88,7 +88,7 @@ for (const driver of drivers) {
       const h = await history(ep);
       assert.equal(h[0].who, 'rollout:bad');
       assert.match(h[0].reason, /rolled back: step 1 gate failed: error rate 0.21 > 0.05/);
-      assert.equal(h[1].who, 'admin');
+      assert.equal(h[1].who, 'rollout:bad');
       assert.match(h[1].reason, /step 1\/2: traffic 10% for 5m/);
     });
 
@@ -188,6 +188,32 @@ for (const driver of drivers) {
       assert.deepEqual((await routing(ep)).traffic, { green: 100 });
       const conflict = await t.call({ method: 'POST', url: `${ws}/rollouts/hold/pause`, payload: {} });
       assert.equal(conflict.statusCode, 409, conflict.body);
+    });
+
+    it('stops a rollout whose endpoint is gone, and keeps a stable that took traffic again instead of retiring it', async () => {
+      const ep = await endpoint();
+      const ctl = service.controller(windows, { now });
+      windows.set('green', { requests: 5 });
+      await create({ name: 'keep', endpoint: ep, plan: 'canary 10% 1m', retireStable: true, drain: '5s' });
+      clock += 60_000;
+      await ctl.tick();
+      assert.equal((await get('keep')).state, 'succeeded');
+      await t.platform.serving.endpoints.setTraffic(admin, 'default', ep, { traffic: { blue: 100 }, reason: 'back to blue by hand' });
+      clock += 5_000;
+      await ctl.tick();
+      let r = await get('keep');
+      assert.equal(r.retireAt, null);
+      assert.match(r.events.at(-1)!.message, /blue kept: stopped: deployment 'blue' takes 100% of traffic/);
+      assert.ok((await t.platform.serving.deployments.list(admin, 'default', ep)).some((d) => d.name === 'blue'));
+
+      const gone = await endpoint();
+      await create({ name: 'orphan', endpoint: gone, plan: 'canary 10% 1m, 50% 1m' });
+      await t.platform.serving.endpoints.delete(admin, 'default', gone);
+      clock += 60_000;
+      await ctl.tick();
+      r = await get('orphan');
+      assert.equal(r.state, 'aborted');
+      assert.match(r.reason, /stopped: endpoint '.*' not found/);
     });
 
     it('resumes at the same step after a restart, and two controllers never advance one rollout twice', async () => {
