@@ -1,65 +1,16 @@
 /**
  * Tiny valid ONNX models written byte by byte, so tests need no downloads and
- * no Python. The encoder covers the handful of protobuf messages a small
- * graph needs (onnx.proto3: ModelProto, GraphProto, NodeProto, TensorProto,
- * ValueInfoProto, TypeProto, TensorShapeProto).
+ * no Python. The encoder is the built-in trainer's
+ * (src/jobs/trainer/onnx-writer.ts).
  *
  * `logisticRegressionOnnx()` is y = sigmoid(x · W + b) with x float32 [N, F]
  * and y float32 [N, 1]; `linearOnnx()` is the same without the sigmoid.
  * Serving tests can reuse them: the expected outputs are easy to compute.
  */
 
-// --- protobuf wire encoding -------------------------------------------------
+import { attr, ElemType, floatInitializer, int, msg, node, str, valueInfo } from '../../src/jobs/trainer/onnx-writer.js';
 
-function varint(n: number | bigint): number[] {
-  let v = BigInt(n);
-  if (v < 0n) v += 1n << 64n; // two's complement, as protobuf does for negative int64
-  const out: number[] = [];
-  do {
-    let byte = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v !== 0n) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0n);
-  return out;
-}
-
-type Field = number[];
-const key = (field: number, wire: number) => varint((field << 3) | wire);
-const int = (field: number, n: number | bigint): Field => [...key(field, 0), ...varint(n)];
-const bytes = (field: number, b: Uint8Array | number[]): Field => [...key(field, 2), ...varint(b.length), ...b];
-const str = (field: number, s: string): Field => bytes(field, [...Buffer.from(s, 'utf8')]);
-const msg = (field: number, ...parts: Field[]): Field => bytes(field, parts.flat());
-
-// --- ONNX messages ----------------------------------------------------------
-
-/** onnx.TensorProto.DataType */
-export const ElemType = { FLOAT: 1, INT64: 7, DOUBLE: 11 } as const;
-
-/** A dimension: a fixed size, or a symbolic name such as 'N'. */
-export type Dim = number | string;
-
-function tensorType(elemType: number, shape: Dim[]): Field {
-  const dims = shape.map((d) => msg(1, typeof d === 'number' ? int(1, d) : str(2, d)));
-  return msg(2, msg(1, int(1, elemType), msg(2, ...dims)));
-}
-
-function valueInfo(field: number, name: string, elemType: number, shape: Dim[]): Field {
-  return msg(field, str(1, name), tensorType(elemType, shape));
-}
-
-function floatInitializer(name: string, dims: number[], values: number[]): Field {
-  const raw = Buffer.alloc(values.length * 4);
-  values.forEach((v, i) => raw.writeFloatLE(v, i * 4));
-  return msg(5, ...dims.map((d) => int(1, d)), int(2, ElemType.FLOAT), str(8, name), bytes(9, [...raw]));
-}
-
-function node(opType: string, inputs: string[], outputs: string[], name: string, attributes: Field[] = []): Field {
-  return msg(1, ...inputs.map((i) => str(1, i)), ...outputs.map((o) => str(2, o)), str(3, name), str(4, opType), ...attributes);
-}
-
-/** An INT attribute of a node (AttributeProto: name, i, type = INT). */
-const intAttribute = (name: string, value: number): Field => msg(5, str(1, name), int(3, value), int(20, 2));
+export { ElemType, type Dim } from '../../src/jobs/trainer/onnx-writer.js';
 
 export interface LinearModelOptions {
   /** Weights, one per feature (default [0.5, -0.25, 1, 2]). */
@@ -110,8 +61,8 @@ export function sklearnLogisticRegressionOnnx(opts: Pick<LinearModelOptions, 'we
     node('Add', ['xw', 'intercept'], ['logit'], 'add'),
     node('Sigmoid', ['logit'], ['p1'], 'sigmoid'),
     node('Sub', ['one', 'p1'], ['p0'], 'complement'),
-    node('Concat', ['p0', 'p1'], ['probabilities'], 'concat', [intAttribute('axis', 1)]),
-    node('ArgMax', ['probabilities'], ['label'], 'argmax', [intAttribute('axis', 1), intAttribute('keepdims', 0)]),
+    node('Concat', ['p0', 'p1'], ['probabilities'], 'concat', [attr.int('axis', 1)]),
+    node('ArgMax', ['probabilities'], ['label'], 'argmax', [attr.int('axis', 1), attr.int('keepdims', 0)]),
     str(2, 'LogisticRegression'),
     floatInitializer('coef', [w.length, 1], w),
     floatInitializer('intercept', [1], [opts.bias ?? 0.1]),
