@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { OidcConfig } from './access/oidc.js';
 import type { StoreTarget } from './store/db.js';
+import { parseJobsConfig, type JobsConfig } from './jobs/config.js';
 
 /**
  * Everything the process reads from flags and the environment, parsed once
@@ -28,6 +29,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** Milliseconds between rollout controller ticks (worker role). */
   rolloutTickMs: number;
+  /** Job queue and worker settings (src/jobs/config.ts). */
+  jobs: JobsConfig;
 }
 
 export interface ConfigFlags {
@@ -97,6 +100,7 @@ export function loadConfig(flags: ConfigFlags, env: Env): Config {
     logLevel: env.SLIPWAY_LOG_LEVEL ?? 'info',
     shutdownGraceMs: parseGrace(env.SLIPWAY_SHUTDOWN_GRACE_MS),
     rolloutTickMs: parseTick(env.SLIPWAY_ROLLOUT_TICK_MS),
+    jobs: parseJobsConfig(env),
     childEnv: Object.fromEntries(CHILD_ENV.flatMap((k) => (env[k] !== undefined ? [[k, env[k] as string]] : []))),
     maxArtifactBytes: env.SLIPWAY_MAX_ARTIFACT_BYTES ? parseBytes(env.SLIPWAY_MAX_ARTIFACT_BYTES) : 5 * 1024 ** 3,
   };

@@ -12,6 +12,8 @@ import { createServing, type Serving } from './serving/service.js';
 import { RolloutService } from './rollout/service.js';
 import { createTelemetry, type Telemetry } from './telemetry/service.js';
 import { createTracking, type Tracking } from './tracking/service.js';
+import { JobService } from './jobs/service.js';
+import { JobWorker } from './jobs/worker.js';
 
 /**
  * The composition root: builds the store and every service once from the
@@ -29,6 +31,9 @@ export interface Platform {
   telemetry: Telemetry;
   rollouts: RolloutService;
   apply: ApplyEngine;
+  jobs: JobService;
+  /** A job worker over this platform (worker role and `up`); `serverUrl` is where jobs reach the API. */
+  jobWorker(opts: { serverUrl?: string; log: (msg: string) => void }): JobWorker;
   close(): Promise<void>;
 }
 
@@ -47,18 +52,23 @@ export async function createPlatform(config: Config): Promise<Platform> {
   access.workspaces.onDeleted(async (ws) => {
     for (const prefix of [joinKey('datasets', ws), joinKey(REGISTRY_ROOT, ws), joinKey('mlflow-artifacts', 'w', ws)]) await artifacts.delete(prefix);
   });
+  const datasets = new DatasetService({ db: store.db, authz: access.authz, artifacts, tmpDir: join(config.dataDir, 'tmp') });
+  const jobs = new JobService({ db: store.db, authz: access.authz, tracking, datasets, registry, config: config.jobs });
   return {
     config,
     store,
     access,
     artifacts,
-    datasets: new DatasetService({ db: store.db, authz: access.authz, artifacts, tmpDir: join(config.dataDir, 'tmp') }),
+    datasets,
     tracking,
     registry,
     serving,
     telemetry: createTelemetry({ db: store.db, authz: access.authz }),
     rollouts,
     apply: createApply({ serving, rollouts, authz: access.authz }),
+    jobs,
+    jobWorker: (opts) =>
+      new JobWorker({ store: jobs.store, access, tracking, artifacts, datasets, registry, config: config.jobs, workRoot: join(config.dataDir, 'jobs'), childEnv: config.childEnv, serverUrl: config.jobs.serverUrl ?? opts.serverUrl, log: opts.log }),
     close: async () => {
       await artifacts.close();
       await store.close();

@@ -12,6 +12,7 @@ import { applyRoutes } from '../apply/routes.js';
 import { gatewayRoutes } from '../gateway/routes.js';
 import { telemetryRoutes } from '../telemetry/routes.js';
 import { rolloutRoutes } from '../rollout/routes.js';
+import { jobRoutes } from '../jobs/routes.js';
 import type { Platform } from '../platform.js';
 import { authPlugin } from './auth.js';
 import { registerErrorHandling, sendProblem, toProblem } from './errors.js';
@@ -72,6 +73,7 @@ export async function buildApp(platform: Platform, opts: AppOptions): Promise<Fa
     await app.register(servingRoutes, { serving: platform.serving });
     await app.register(telemetryRoutes, { telemetry: platform.telemetry });
     await app.register(rolloutRoutes, { rollouts: platform.rollouts });
+    await app.register(jobRoutes, { jobs: platform.jobs });
     await app.register(applyRoutes, { engine: platform.apply });
   }
   if (opts.role === 'all' || opts.role === 'gateway') {

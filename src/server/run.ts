@@ -36,6 +36,10 @@ export async function startRole(role: Role, config: Config): Promise<Running> {
     // The worker advances rollouts; `up` runs every role, so it does too.
     const controller = role === 'all' || role === 'worker' ? platform.rollouts.controller(platform.telemetry, { intervalMs: config.rolloutTickMs, log: (m) => a.log.warn(m) }) : undefined;
     controller?.start();
+    // Workers run jobs; a worker-only process reaches the API at SLIPWAY_SERVER_URL, `up` at its own URL.
+    const worker = role === 'all' || role === 'worker' ? platform.jobWorker({ serverUrl: role === 'all' ? `http://${host}:${port}` : undefined, log: (m) => a.log.warn(m) }) : undefined;
+    if (role === 'worker' && !config.jobs.serverUrl) a.log.warn('SLIPWAY_SERVER_URL is not set: jobs run without MLFLOW_TRACKING_URI and SLIPWAY_URL');
+    worker?.start();
     let stopping: Promise<void> | undefined;
     return {
       app,
@@ -44,6 +48,7 @@ export async function startRole(role: Role, config: Config): Promise<Running> {
       adminToken,
       stop: () => (stopping ??= (async () => {
         await controller?.stop();
+        await worker?.stop();
         await a.close();
         await platform.close();
       })()),

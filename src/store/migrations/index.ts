@@ -7,6 +7,7 @@ import * as m0005 from './0005_serving.js';
 import * as m0006 from './0006_telemetry.js';
 import * as m0007 from './0007_deployment_windows.js';
 import * as m0008 from './0008_rollouts.js';
+import * as m0009 from './0009_jobs.js';
 
 /** Versioned migrations, in order. Append only: never edit a shipped one. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '0006_telemetry': m0006,
   '0007_deployment_windows': m0007,
   '0008_rollouts': m0008,
+  '0009_jobs': m0009,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
