@@ -44,14 +44,13 @@ export class Mirror {
    * null when it failed (the copy still measures the mirror's errors and latency).
    */
   after(e: LiveEndpoint, served: LiveDeployment, inputs: Tensors, live: Tensors | null): void {
-    if (e.mirror.length === 0) return;
-    setImmediate(() => {
-      for (const { name, share } of e.mirror) {
-        if (name === served.name || !(share >= 1 || Math.random() < share)) continue;
-        const d = e.deployments.get(name);
-        if (d) this.send(e, d, inputs, live);
-      }
-    });
+    let chosen: LiveDeployment[] | null = null;
+    for (const { name, share } of e.mirror) {
+      if (name === served.name || !(share >= 1 || Math.random() < share)) continue;
+      const d = e.deployments.get(name);
+      if (d) (chosen ??= []).push(d);
+    }
+    if (chosen) setImmediate(() => chosen.forEach((d) => this.send(e, d, inputs, live)));
   }
 
   private send(e: LiveEndpoint, d: LiveDeployment, inputs: Tensors, live: Tensors | null): void {

@@ -76,8 +76,8 @@ export class TelemetryWriter {
 
   /** Counts one answered request into its minute. Throttled requests never reach a model, so they stay out of latency. */
   observe(endpointId: number, deployment: string, status: number, latencyMs: number): void {
-    if (deployment !== '-' && status !== 429) this.windows.live(endpointId, deployment, status, latencyMs);
     const at = this.now();
+    if (deployment !== '-' && status !== 429) this.windows.live(endpointId, deployment, status, latencyMs, at);
     const minute = at - (at % MINUTE);
     const key = `${endpointId}\n${deployment}\n${minute}`;
     let r = this.rollups.get(key);

@@ -17,17 +17,17 @@ export class WindowAccumulator {
 
   constructor(private readonly now: () => number) {}
 
-  private at(endpointId: number, deployment: string): WindowDelta {
-    const bucket = bucketStart(this.now());
+  private at(endpointId: number, deployment: string, now = this.now()): WindowDelta {
+    const bucket = bucketStart(now);
     const key = `${endpointId}\n${deployment}\n${bucket}`;
     let d = this.deltas.get(key);
     if (!d) this.deltas.set(key, (d = emptyWindow(endpointId, deployment, bucket)));
     return d;
   }
 
-  /** A live request answered by `deployment`. */
-  live(endpointId: number, deployment: string, status: number, latencyMs: number): void {
-    const d = this.at(endpointId, deployment);
+  /** A live request answered by `deployment` (at `now`, when the caller has read the clock already). */
+  live(endpointId: number, deployment: string, status: number, latencyMs: number, now?: number): void {
+    const d = this.at(endpointId, deployment, now);
     d.requests++;
     if (status >= 500) d.errors5xx++;
     d.latencyHist[bucketOf(latencyMs)]++;
