@@ -12,21 +12,31 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 const ADMIN = 'slw_rollout-e2e-token-0123456789abcdefghijklmn';
 const ws = '/api/v1/workspaces/default';
 
+/** JSON calls as the admin; a non-2xx answer fails the test. */
+function client(url: string) {
+  return async (method: string, path: string, body?: unknown, type = 'application/json') => {
+    const r = await fetch(url + path, { method, headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': type }) }, body: body === undefined ? undefined : type === 'application/json' ? JSON.stringify(body) : (body as Buffer) });
+    const text = await r.text();
+    assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+}
+
+/** Endpoint `cancer` with blue (v1, 100%) and green (v2). */
+async function blueAndGreen(api: ReturnType<typeof client>) {
+  for (let i = 0; i < 2; i++) await api('POST', `${ws}/models/clf/versions?filename=model.onnx`, logisticRegressionOnnx({ bias: i }), 'application/octet-stream');
+  await api('POST', `${ws}/endpoints`, { name: 'cancer' });
+  await api('POST', `${ws}/endpoints/cancer/deployments`, { name: 'blue', model: 'models:/clf/1' });
+  await api('POST', `${ws}/endpoints/cancer/deployments`, { name: 'green', model: 'models:/clf/2' });
+  await api('PUT', `${ws}/endpoints/cancer/traffic`, { traffic: { blue: 100 } });
+}
+
 describe('a rollout under light load in `slipway up`', () => {
   it('moves an endpoint blue → green step by step, promotes, retires blue, and fails no request', async () => {
     const s = await startServer(['up', '--data-dir', join(tmp, 'data')], { SLIPWAY_ADMIN_TOKEN: ADMIN, SLIPWAY_ROLLOUT_TICK_MS: '100' });
     try {
-      const api = async (method: string, path: string, body?: unknown, type = 'application/json') => {
-        const r = await fetch(s.url + path, { method, headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': type }) }, body: body === undefined ? undefined : type === 'application/json' ? JSON.stringify(body) : (body as Buffer) });
-        const text = await r.text();
-        assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
-        return text ? JSON.parse(text) : null;
-      };
-      for (let i = 0; i < 2; i++) await api('POST', `${ws}/models/clf/versions?filename=model.onnx`, logisticRegressionOnnx({ bias: i }), 'application/octet-stream');
-      await api('POST', `${ws}/endpoints`, { name: 'cancer' });
-      await api('POST', `${ws}/endpoints/cancer/deployments`, { name: 'blue', model: 'models:/clf/1' });
-      await api('POST', `${ws}/endpoints/cancer/deployments`, { name: 'green', model: 'models:/clf/2' });
-      await api('PUT', `${ws}/endpoints/cancer/traffic`, { traffic: { blue: 100 } });
+      const api = client(s.url);
+      await blueAndGreen(api);
       const key = (await api('GET', `${ws}/endpoints/cancer/keys`)).primary as string;
       const score = () =>
         fetch(`${s.url}/endpoints/cancer/score`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ dataframe_split: { columns: ['a', 'b', 'c', 'd'], data: [[1, 2, 3, 4]] } }) });
@@ -78,6 +88,42 @@ describe('a rollout under light load in `slipway up`', () => {
       assert.equal((await score()).headers.get('x-slipway-deployment'), 'green');
     } finally {
       assert.equal(await s.kill('SIGTERM'), 0, 'a graceful stop exits 0 with the controller running');
+    }
+  });
+
+  it('resumes at the same step after the process is killed (SIGKILL) and started again', async () => {
+    const dataDir = join(tmp, 'data-kill');
+    const env = { SLIPWAY_ADMIN_TOKEN: ADMIN, SLIPWAY_ROLLOUT_TICK_MS: '100' };
+    const first = await startServer(['up', '--data-dir', dataDir], env);
+    let api = client(first.url);
+    let stepStartedAt: number;
+    try {
+      await blueAndGreen(api);
+      await api('POST', `${ws}/rollouts`, { name: 'survivor', endpoint: 'cancer', candidate: 'green', plan: 'canary 10% 1s, 30% 10m' });
+      stepStartedAt = await until('step 2', async () => {
+        const r = await api('GET', `${ws}/rollouts/survivor`);
+        return r.step === 1 ? (r.stepStartedAt as number) : undefined;
+      });
+    } finally {
+      await first.kill('SIGKILL');
+    }
+    const restartedAt = Date.now();
+    const second = await startServer(['up', '--data-dir', dataDir], env);
+    try {
+      api = client(second.url);
+      // The new controller has measured the step (its readings are newer than the restart) and left it where it stood.
+      const r = await until('the new controller to read the step', async () => {
+        const x = await api('GET', `${ws}/rollouts/survivor`);
+        return x.readings && x.readings.to > restartedAt ? x : undefined;
+      });
+      assert.equal(r.state, 'running');
+      assert.equal(r.step, 1);
+      assert.equal(r.stepStartedAt, stepStartedAt);
+      assert.deepEqual((await api('GET', `${ws}/endpoints/cancer`)).traffic, { blue: 70, green: 30 });
+      const done = await api('POST', `${ws}/rollouts/survivor/promote`, {});
+      assert.equal(done.state, 'succeeded');
+    } finally {
+      assert.equal(await second.kill('SIGTERM'), 0);
     }
   });
 });
