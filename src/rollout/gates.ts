@@ -77,7 +77,8 @@ export function readGates(gates: Gates, shadow: boolean, cand: DeploymentWindow,
   const meanAbsDiff = compared ? round(cand.mirror.absDiffSum / compared, 6) : null;
   const out: GateReading[] = [];
   const check = (gate: keyof Gates, what: string, value: number | null, limit: number, worse: (v: number, l: number) => boolean) => {
-    const ok = value === null || !worse(value, limit);
+    // Compared at six digits: 0.02 * 1.5 + 0.005 must equal 7/200, as it does on paper.
+    const ok = value === null || !worse(round(value, 6)!, round(limit, 6)!);
     const op = ok ? (worse === above ? '<=' : '>=') : worse === above ? '>' : '<';
     out.push({ gate, value, limit: round(limit)!, ok, text: value === null ? `${what}: no data` : `${what} ${round(value)} ${op} ${round(limit)}` });
   };
