@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { Invalid } from '../../shared/errors.js';
 import { classifierOnnx, regressorOnnx, treeScores, type ExportTree } from './export.js';
 import { argmax, classify, type Fit, type FitInput } from './model.js';
 import { readParams } from './spec.js';
@@ -107,12 +108,17 @@ export const fitDecisionTree: Fit = ({ task, train, classes, params }) => {
   };
 };
 
-function forestOptions({ params, seed }: FitInput) {
+function forestOptions({ params, seed, train }: FitInput) {
   const p = readParams(params, {
     ...treeRules,
     nEstimators: { default: 25, min: 1, max: 1000, integer: true },
     maxFeatures: { default: 1, min: Number.MIN_VALUE },
   });
+  const features = train.x[0].length;
+  const perTree = p.maxFeatures <= 1 ? Math.floor(features * p.maxFeatures) : p.maxFeatures;
+  if (!Number.isInteger(perTree) || perTree < 1 || perTree > features) {
+    throw Invalid.field('spec.params.maxFeatures', `a share of the features (0 < share ≤ 1) leaving at least one, or a whole count from 1 to ${features}`);
+  }
   return {
     nEstimators: p.nEstimators,
     // A share of the features (0 < f ≤ 1) or a count, drawn per tree without replacement.

@@ -68,6 +68,8 @@ describe('built-in trainer: files', () => {
     await refused(csv, { ...spec, features: ['a', 'y'] }, 'spec.label', /both/);
     await refused(csv, { ...spec, params: { depth: 3 } }, 'spec.params.depth', /l2, maxIterations/);
     await refused(csv, { ...spec, algorithm: 'random_forest', params: { nEstimators: 0.5 } }, 'spec.params.nEstimators', /an integer from 1 to 1000/);
+    await refused(csv, { ...spec, algorithm: 'random_forest', params: { maxFeatures: 2.5 } }, 'spec.params.maxFeatures', /a whole count from 1 to 4/);
+    await refused(csv, { ...spec, algorithm: 'random_forest', params: { maxFeatures: 0.1 } }, 'spec.params.maxFeatures', /leaving at least one/);
     await refused(file('named.csv'), { ...spec, features: ['a', 'note'] }, 'spec.features', /'note' holds string values/);
     await refused(file('named.csv'), { ...spec, task: 'regression', algorithm: 'linear_regression' }, 'spec.label', /numeric column/);
     writeFileSync(file('gap.csv'), 'a,y\n1,0\n,1\n2,1\n');
