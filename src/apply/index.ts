@@ -10,5 +10,5 @@ export { ApplyEngine } from './engine.js';
 
 /** The apply engine with every kind known so far; a new kind is one handler file and one line here. */
 export function createApply(deps: { serving: Serving; rollouts: RolloutService; authz: Authorizer }): ApplyEngine {
-  return new ApplyEngine(deps.authz).register(endpointHandler(deps.serving)).register(deploymentHandler(deps.serving)).register(rolloutHandler(deps.rollouts));
+  return new ApplyEngine(deps.authz).register(endpointHandler(deps.serving)).register(deploymentHandler(deps.serving)).register(rolloutHandler(deps.rollouts, deps.serving));
 }

@@ -3,8 +3,11 @@ import { checkRollout, formatDuration, type RolloutPlan } from '../rollout/plan.
 import type { RolloutCreate, Step } from '../rollout/schema.js';
 import type { RolloutService } from '../rollout/service.js';
 import type { RolloutView } from '../rollout/views.js';
-import { Conflict } from '../shared/errors.js';
-import { optString, refuseUnknown, type Doc, type KindHandler, type Step as PlanStep } from './engine.js';
+import type { Serving } from '../serving/service.js';
+import { Conflict, Invalid } from '../shared/errors.js';
+import type { DeploymentSpec } from './deployment.js';
+import type { EndpointSpec } from './endpoint.js';
+import { optString, refuseUnknown, type Batch, type Doc, type KindHandler, type Step as PlanStep } from './engine.js';
 
 /** A Rollout document: created and started when applied; a rollout is never edited, a new change is a new rollout. */
 export interface RolloutSpec {
@@ -34,7 +37,20 @@ function differences(p: RolloutPlan, cur: RolloutView): string[] {
   return out;
 }
 
-export function rolloutHandler(rollouts: RolloutService): KindHandler<RolloutSpec> {
+/** A dry run already refuses a rollout of an endpoint or deployment that exists neither on the server nor in the file. */
+async function checkTargets(ctx: Ctx, serving: Serving, p: RolloutSpec, batch: Batch): Promise<void> {
+  const { endpoint, candidate, stable } = p.plan;
+  const cur = await serving.endpoints.find(ctx, p.workspace, endpoint);
+  if (!cur && !batch.of<EndpointSpec>('Endpoint').some((e) => e.name === endpoint && e.workspace === p.workspace)) {
+    throw Invalid.field('endpoint', `no endpoint '${endpoint}' in workspace '${p.workspace}' nor in this file`);
+  }
+  const names = new Set([...(cur?.deployments.map((d) => d.name) ?? []), ...batch.of<DeploymentSpec>('Deployment').filter((d) => d.endpoint === endpoint).map((d) => d.name)]);
+  for (const [field, d] of [['candidate', candidate], ['stable', stable]] as const) {
+    if (d !== null && !names.has(d)) throw Invalid.field(field, `names no deployment of endpoint '${endpoint}' on the server or in this file (known: ${[...names].join(', ') || 'none'})`);
+  }
+}
+
+export function rolloutHandler(rollouts: RolloutService, serving: Serving): KindHandler<RolloutSpec> {
   return {
     kind: 'Rollout',
     permission: 'endpoint.deploy',
@@ -44,10 +60,11 @@ export function rolloutHandler(rollouts: RolloutService): KindHandler<RolloutSpe
       return { workspace: optString(doc, 'workspace') ?? 'default', input: input as unknown as RolloutCreate, plan: checkRollout(input as unknown as RolloutCreate) };
     },
     key: (p) => `${p.workspace}/${p.plan.name}`,
-    async plan(ctx: Ctx, p: RolloutSpec): Promise<PlanStep> {
+    async plan(ctx: Ctx, p: RolloutSpec, batch: Batch): Promise<PlanStep> {
       const cur = await rollouts.find(ctx, p.workspace, p.plan.name);
       const row = { kind: 'Rollout', workspace: p.workspace, name: p.plan.name };
       if (!cur) {
+        await checkTargets(ctx, serving, p, batch);
         // After Deployments (20) and Endpoint traffic (30): the rollout starts from the routing the same file sets.
         return { row: { ...row, action: 'create', changes: ['endpoint', 'candidate', 'steps'] }, ops: [{ phase: 40, run: async (c) => void (await rollouts.create(c, p.workspace, { ...p.input, start: true })) }] };
       }

@@ -135,6 +135,26 @@ for (const driver of drivers) {
       await ok('POST', `${ro}/r5/abort`, {});
     });
 
+    it('applies a file that creates an endpoint, its deployments and their rollout, in that order; a dry run checks the targets', async () => {
+      const apply = (documents: object[], dryRun = false) => t.call({ method: 'POST', url: '/api/v1/apply', payload: { documents, dryRun } });
+      const file = [
+        { kind: 'Rollout', name: 'fresh-b', endpoint: 'fresh', candidate: 'b', plan: 'canary 25% 10m' },
+        { kind: 'Endpoint', name: 'fresh', traffic: { a: 100 } },
+        { kind: 'Deployment', endpoint: 'fresh', name: 'a', model: 'models:/clf/1' },
+        { kind: 'Deployment', endpoint: 'fresh', name: 'b', model: 'models:/clf/2' },
+      ];
+      const typo = await apply([{ ...file[0], candidate: 'c' }, ...file.slice(1)], true);
+      assert.equal(typo.statusCode, 400, typo.body);
+      assert.match(typo.json().detail, /documents\[0\] \(Rollout fresh-b\): candidate: names no deployment of endpoint 'fresh' on the server or in this file \(known: a, b\)/);
+      const r = await apply(file);
+      assert.equal(r.statusCode, 200, r.body);
+      assert.deepEqual(r.json().plan.map((x: { kind: string; action: string }) => `${x.kind} ${x.action}`), ['Rollout create', 'Endpoint create', 'Deployment create', 'Deployment create']);
+      const got = await ok('GET', `${ro}/fresh-b`);
+      assert.deepEqual([got.state, got.stable], ['running', 'a']);
+      assert.deepEqual((await ok('GET', `${ws}/endpoints/fresh`)).traffic, { a: 75, b: 25 });
+      await ok('POST', `${ro}/fresh-b/abort`, {});
+    });
+
     it('documents the routes in OpenAPI', async () => {
       const doc = await ok('GET', '/api/v1/openapi.json');
       for (const path of ['/api/v1/workspaces/{ws}/rollouts', '/api/v1/workspaces/{ws}/rollouts/{name}', '/api/v1/workspaces/{ws}/rollouts/{name}/{action}']) assert.ok(doc.paths[path], `${path} in OpenAPI`);
