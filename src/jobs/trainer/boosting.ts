@@ -1,4 +1,5 @@
 import { classifierOnnx, regressorOnnx, treeScores, type ExportTree } from './export.js';
+import { seededRandom } from './data.js';
 import { classify, marginProbabilities, type Fit } from './model.js';
 import { readParams } from './spec.js';
 import { exportTree, newRegressionTree } from './trees.js';
@@ -9,6 +10,7 @@ import { exportTree, newRegressionTree } from './trees.js';
  * negative gradient of the loss (the residuals) and adds it, shrunk by the
  * learning rate. Squared error for regression; log-loss (one margin, sigmoid)
  * for two classes; softmax with one tree per class and round for more.
+ * With `subsample` < 1 each round fits on a seeded share of the rows.
  */
 
 interface Round {
@@ -48,23 +50,40 @@ function residual(y: number, margin: number[], k: number, classes: number): numb
   return classes === 2 ? Number(y === 1) - p[1] : Number(y === k) - p[k];
 }
 
-export const fitGradientBoosting: Fit = ({ task, train, classes, params }) => {
+/** A seeded sample of `size` row indices without replacement, in row order. */
+function sampleRows(n: number, size: number, random: () => number): number[] {
+  const idx = Array.from({ length: n }, (_, i) => i);
+  for (let i = 0; i < size; i++) {
+    const j = i + Math.floor(random() * (n - i));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return idx.slice(0, size).sort((a, b) => a - b);
+}
+
+export const fitGradientBoosting: Fit = ({ task, train, classes, params, seed }) => {
   const p = readParams(params, {
     nEstimators: { default: 50, min: 1, max: 2000, integer: true },
     learningRate: { default: 0.1, min: Number.MIN_VALUE, max: 1 },
     maxDepth: { default: 3, min: 1, max: 32, integer: true },
     minSamples: { default: 3, min: 1, integer: true },
+    subsample: { default: 1, min: Number.MIN_VALUE, max: 1 },
   });
   const C = task === 'regression' ? 0 : classes.length;
   const targets = C > 2 ? C : 1;
   const m: Boosted = { base: initialMargins(train.y, C), rounds: [], rate: p.learningRate };
   const current = train.x.map(() => [...m.base]);
+  // Stochastic boosting: each round fits on a share of the rows, which also cuts ml-cart's quadratic cost.
+  const n = train.y.length;
+  const size = Math.max(2, Math.round(n * p.subsample));
+  const random = seededRandom(seed);
   for (let round = 0; round < p.nEstimators; round++) {
     // All targets of a round see the margins as they were when the round began, as the softmax gradient asks.
     const snapshot = current.map((row) => [...row]);
+    const rows = size < n ? sampleRows(n, size, random) : undefined;
     for (let k = 0; k < targets; k++) {
       const tree = newRegressionTree({ maxDepth: p.maxDepth, minNumSamples: p.minSamples });
-      tree.train(train.x, train.y.map((y, i) => residual(y, snapshot[i], k, C)));
+      const gradient = train.y.map((y, i) => residual(y, snapshot[i], k, C));
+      tree.train(rows ? rows.map((i) => train.x[i]) : train.x, rows ? rows.map((i) => gradient[i]) : gradient);
       const step = tree.predict(train.x);
       for (let i = 0; i < step.length; i++) current[i][k] += m.rate * step[i];
       m.rounds.push({ target: k, tree });

@@ -63,7 +63,7 @@ const cases: Array<{ algorithm: TrainSpec['algorithm']; kind: Kind; params?: Rec
   { algorithm: 'random_forest', kind: 'binary', params: { nEstimators: 15 } },
   { algorithm: 'random_forest', kind: 'multiclass', params: { nEstimators: 10, maxFeatures: 0.75 } },
   { algorithm: 'random_forest', kind: 'regression', params: { nEstimators: 10, maxDepth: 6 } },
-  { algorithm: 'gradient_boosting', kind: 'binary', params: { nEstimators: 20 } },
+  { algorithm: 'gradient_boosting', kind: 'binary', params: { nEstimators: 20, subsample: 0.5 } },
   { algorithm: 'gradient_boosting', kind: 'multiclass', params: { nEstimators: 10, learningRate: 0.3 } },
   { algorithm: 'gradient_boosting', kind: 'regression', params: { nEstimators: 20, maxDepth: 4 } },
 ];
