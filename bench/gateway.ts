@@ -144,7 +144,7 @@ async function gateway(modelPath: string, which: string[]): Promise<Record<strin
     const maxConcurrent = process.env.BENCH_MAXC ? { maxConcurrent: Number(process.env.BENCH_MAXC) } : {};
     const setups = {
       gateway: { name: 'plain', deployment: { name: 'blue', model: 'models:/bench/1', instances: 1, ...maxConcurrent } },
-      batched: { name: 'batched', deployment: { name: 'blue', model: 'models:/bench/1', instances: 1, batching: { maxBatchSize: 64, maxWaitMicros: 500 }, ...maxConcurrent } },
+      batched: { name: 'batched', deployment: { name: 'blue', model: 'models:/bench/1', instances: 1, batching: { maxBatchSize: 64, maxWaitMicros: Number(process.env.BENCH_WAIT_US ?? 500) }, ...maxConcurrent } },
     } as const;
     for (const w of which) {
       const s = setups[w as keyof typeof setups];
