@@ -174,7 +174,14 @@ export class RoutingTable {
           s = undefined;
         }
         if (!s) s = await this.begin(key, e, d, fp);
-        if (s.settled) {
+        if (s.settled && s.failure !== null && prev && prev.failure === null) {
+          // A changed deployment that cannot start leaves the running one serving, as a rolling update would.
+          this.starting.delete(key);
+          this.retire(s);
+          deployments.set(d.name, prev);
+          keep.add(prev);
+          this.opts.onLog?.(e.id, d.name, 'event', 'the change failed to start; the previous version keeps serving');
+        } else if (s.settled) {
           this.starting.delete(key);
           deployments.set(d.name, s);
         } else {

@@ -14,7 +14,7 @@ describe('gateway failures: timeouts, deployments that cannot start, no traffic 
   let base: string;
   let key: string;
   let slow: { server: Server; url: string };
-  const ok = async (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) => {
+  const ok = async (method: 'GET' | 'POST' | 'PUT' | 'PATCH', url: string, payload?: unknown) => {
     const r = await t.call({ method, url, payload: payload as object });
     assert.ok(r.statusCode < 300, `${method} ${url}: ${r.statusCode} ${r.body}`);
     return r.json();
@@ -65,6 +65,26 @@ describe('gateway failures: timeouts, deployments that cannot start, no traffic 
     });
     assert.equal(r.status, 504, await r.clone().text());
     assert.equal(r.headers.get('x-slipway-deployment'), 'slow');
+  });
+
+  it('keeps a deployment serving its running version when a change to it cannot start', async () => {
+    await ok('POST', `${ep}/remote/deployments`, { name: 'steady', model: 'models:/lr/1' });
+    await until('steady serving', async () => {
+      const r = await score('steady');
+      return r.status === 200 ? (await r.arrayBuffer(), true) : (await r.arrayBuffer(), undefined);
+    });
+    // The model server knows no model 'other': the changed deployment never becomes ready.
+    await ok('PATCH', `${ep}/remote/deployments/steady`, { model: 'models:/other/1', runtime: 'http', url: slow.url });
+    await until('steady Failed', async () => String((await ok('GET', `${ep}/remote/deployments/steady`)).state).startsWith('Failed') || undefined);
+    const logs = await until('the keep-serving event', async () => {
+      const l = await ok('GET', `${ep}/remote/deployments/steady/logs`);
+      return l.lines.some((x: { line: string }) => x.line.includes('previous version keeps serving')) || undefined;
+    });
+    assert.ok(logs);
+    for (let i = 0; i < 3; i++) {
+      const r = await score('steady');
+      assert.equal(r.status, 200, await r.text());
+    }
   });
 
   it('marks a deployment that cannot load Failed and answers 503 naming it', async () => {
