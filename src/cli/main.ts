@@ -3,6 +3,7 @@ import { version } from '../server/version.js';
 import { registerApplyCommands } from './apply.js';
 import { registerAuditCommands } from './audit.js';
 import { registerDatasetCommands } from './datasets.js';
+import { registerJobCommands } from './jobs.js';
 import { registerEndpointCommands } from './endpoints.js';
 import { CliError } from './client.js';
 import { registerLoginCommands } from './login.js';
@@ -33,6 +34,7 @@ registerModelCommands(program);
 registerEndpointCommands(program);
 registerRolloutCommands(program);
 registerApplyCommands(program);
+registerJobCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CliError) {
