@@ -22,9 +22,9 @@ function client(url: string) {
   };
 }
 
-/** Endpoint `cancer` with blue (v1, 100%) and green (v2). */
+/** Endpoint `cancer` with blue (v1, 100%) and green (v2, the same function); v3 answers differently. */
 async function blueAndGreen(api: ReturnType<typeof client>) {
-  for (let i = 0; i < 2; i++) await api('POST', `${ws}/models/clf/versions?filename=model.onnx`, logisticRegressionOnnx({ bias: i }), 'application/octet-stream');
+  for (const bias of [0.1, 0.1, 2]) await api('POST', `${ws}/models/clf/versions?filename=model.onnx`, logisticRegressionOnnx({ bias }), 'application/octet-stream');
   await api('POST', `${ws}/endpoints`, { name: 'cancer' });
   await api('POST', `${ws}/endpoints/cancer/deployments`, { name: 'blue', model: 'models:/clf/1' });
   await api('POST', `${ws}/endpoints/cancer/deployments`, { name: 'green', model: 'models:/clf/2' });
@@ -32,7 +32,7 @@ async function blueAndGreen(api: ReturnType<typeof client>) {
 }
 
 describe('a rollout under light load in `slipway up`', () => {
-  it('moves an endpoint blue → green step by step, promotes, retires blue, and fails no request', async () => {
+  it('moves an endpoint blue → green through shadow and canary steps, retires blue, rolls back a disagreeing red, and fails no request', async () => {
     const s = await startServer(['up', '--data-dir', join(tmp, 'data')], { SLIPWAY_ADMIN_TOKEN: ADMIN, SLIPWAY_ROLLOUT_TICK_MS: '100' });
     try {
       const api = client(s.url);
@@ -58,10 +58,11 @@ describe('a rollout under light load in `slipway up`', () => {
       })();
 
       const env = { SLIPWAY_URL: s.url, SLIPWAY_TOKEN: ADMIN, XDG_CONFIG_HOME: join(tmp, 'cfg') };
-      const start = await runCli(['rollout', 'start', 'green-in', '--endpoint', 'cancer', '--candidate', 'green', '--plan', 'canary 20% 2s, 50% 2s', '--max-error-rate', '0.05', '--retire-stable', '--drain', '1s'], env);
+      const plan = 'shadow 50% 1s 20 requests, canary 20% 2s, 50% 2s';
+      const start = await runCli(['rollout', 'start', 'green-in', '--endpoint', 'cancer', '--candidate', 'green', '--plan', plan, '--max-error-rate', '0.05', '--min-agreement', '0.95', '--retire-stable', '--drain', '1s'], env);
       assert.equal(start.code, 0, start.stderr);
       const done = await until(
-        'the rollout to succeed and retire blue',
+        'green-in to succeed and retire blue',
         async () => {
           const r = await api('GET', `${ws}/rollouts/green-in`);
           assert.ok(!['rolled_back', 'aborted'].includes(r.state), `${r.state}: ${r.reason}`);
@@ -70,22 +71,36 @@ describe('a rollout under light load in `slipway up`', () => {
         30_000,
         100,
       );
-      loading = false;
-      await load;
-
-      assert.deepEqual(failed, []);
-      assert.ok((served.get('green') ?? 0) > 0 && (served.get('blue') ?? 0) > 0, JSON.stringify([...served]));
-      assert.deepEqual(done.events.map((e: { kind: string }) => e.kind), ['created', 'started', 'step', 'step', 'promoted', 'retired']);
+      // The gates read what the gateway recorded.
+      assert.ok(done.readings.candidate.requests > 0, JSON.stringify(done.readings));
+      assert.deepEqual(done.events.map((e: { kind: string }) => e.kind), ['created', 'started', 'step', 'step', 'step', 'promoted', 'retired']);
       const e = await api('GET', `${ws}/endpoints/cancer`);
-      assert.deepEqual(e.traffic, { green: 100 });
+      assert.deepEqual([e.traffic, e.mirror], [{ green: 100 }, {}]);
       assert.deepEqual(e.deployments.map((d: { name: string }) => d.name), ['green']);
-      const h = (await api('GET', `${ws}/endpoints/cancer/history`)).history as Array<{ who: string; reason: string; traffic: Record<string, number> }>;
-      assert.deepEqual(h.slice(0, 3).map((x) => [x.who, x.traffic]), [
-        ['rollout:green-in', { green: 100 }],
-        ['rollout:green-in', { blue: 50, green: 50 }],
-        ['rollout:green-in', { blue: 80, green: 20 }],
+      const h = (await api('GET', `${ws}/endpoints/cancer/history`)).history as Array<{ who: string; reason: string; traffic: Record<string, number>; mirror: Record<string, number> }>;
+      assert.deepEqual(h.slice(0, 4).map((x) => [x.who, x.traffic, x.mirror]), [
+        ['rollout:green-in', { green: 100 }, {}],
+        ['rollout:green-in', { blue: 50, green: 50 }, {}],
+        ['rollout:green-in', { blue: 80, green: 20 }, {}],
+        ['rollout:green-in', { blue: 100 }, { green: 50 }],
       ]);
       assert.equal((await score()).headers.get('x-slipway-deployment'), 'green');
+
+      // A candidate whose answers differ fails its shadow step's agreement gate; live traffic never left green.
+      await api('POST', `${ws}/endpoints/cancer/deployments`, { name: 'red', model: 'models:/clf/3' });
+      await api('POST', `${ws}/rollouts`, { name: 'red-in', endpoint: 'cancer', candidate: 'red', plan: 'shadow 50% 1m', gates: { minAgreement: 0.95 } });
+      const red = await until('red to be rolled back', async () => {
+        const r = await api('GET', `${ws}/rollouts/red-in`);
+        return r.state === 'rolled_back' ? r : undefined;
+      }, 30_000, 100);
+      assert.match(red.reason, /^step 1 gate failed: agreement 0 < 0.95$/);
+      const after = await api('GET', `${ws}/endpoints/cancer`);
+      assert.deepEqual([after.traffic, after.mirror], [{ green: 100 }, {}]);
+      loading = false;
+      await load;
+      assert.deepEqual(failed, []);
+      assert.ok((served.get('green') ?? 0) > 0 && (served.get('blue') ?? 0) > 0, JSON.stringify([...served]));
+      assert.equal(served.get('red'), undefined, 'a shadow candidate answers no live request');
     } finally {
       assert.equal(await s.kill('SIGTERM'), 0, 'a graceful stop exits 0 with the controller running');
     }
