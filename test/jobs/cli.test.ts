@@ -10,6 +10,8 @@ import type { JobWorker } from '../../src/jobs/worker.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { bin, repoRoot, runCli, until } from '../helpers/process.js';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Manifest = { spec: any };
 const schema = JSON.parse(readFileSync(new URL('../fixtures/kubernetes/job-batch-v1.json', import.meta.url), 'utf8'));
 
 // The API runs on both drivers in jobs.test.ts; CLI processes cost seconds, so PGlite only.
@@ -92,8 +94,8 @@ describe('slipway job run|ls|show|logs|cancel|retry|render (pglite)', () => {
     const validate = new Ajv({ formats: { int32: true, int64: true } }).compile(schema);
     const r = await run('job', 'render', '--target', 'kubernetes', '--timeout', '10m', '--retries', '2', '--resources', 'large', '-e', 'EPOCHS=3', '--', 'python', 'train.py');
     assert.equal(r.code, 0, r.stderr);
-    const m = parse(r.stdout);
-    assert.ok(validate(m), JSON.stringify(validate.errors));
+    const m = parse(r.stdout) as Manifest;
+    assert.ok(validate(structuredClone(m)), JSON.stringify(validate.errors));
     assert.equal(m.spec.activeDeadlineSeconds, 600);
     assert.equal(m.spec.backoffLimit, 2);
     assert.equal(m.spec.template.spec.containers[0].env[0].value, 'https://slipway.example.com');
@@ -101,8 +103,8 @@ describe('slipway job run|ls|show|logs|cancel|retry|render (pglite)', () => {
     writeFileSync(file, 'kind: Job\nname: nightly\nworkspace: default\ncommand: [python, train.py]\nimage: ghcr.io/acme/train:1\nsecretEnv:\n  DB_URL: { secret: warehouse, key: url }\n');
     const f = await run('job', 'render', '-f', file, '-o', 'json');
     assert.equal(f.code, 0, f.stderr);
-    const doc = JSON.parse(f.stdout);
-    assert.ok(validate(doc), JSON.stringify(validate.errors));
+    const doc = JSON.parse(f.stdout) as Manifest;
+    assert.ok(validate(structuredClone(doc)), JSON.stringify(validate.errors));
     assert.equal(doc.spec.template.spec.containers[0].image, 'ghcr.io/acme/train:1');
     assert.ok(doc.spec.template.spec.containers[0].env.some((e: { name: string; valueFrom?: unknown }) => e.name === 'DB_URL' && JSON.stringify(e.valueFrom) === '{"secretKeyRef":{"name":"warehouse","key":"url"}}'));
     const bad = await run('job', 'render', '--', 'x', '--timeout', 'soon');
