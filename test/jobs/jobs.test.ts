@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobWorker } from '../../src/jobs/worker.js';
 import { principalWithToken, startTestApp, type TestApp } from '../helpers/app.js';
+import { alive } from './helpers.js';
 import { until } from '../helpers/process.js';
 import { drivers } from '../helpers/stores.js';
 
@@ -23,15 +24,6 @@ const post = (p, b) => fetch(base + p, { method: 'POST', headers: h, body: JSON.
   console.log('logged to', run_id);
 })().catch((e) => { console.error(e.message); process.exit(2); });
 `;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 for (const driver of drivers) {
   describe(`jobs: queue, worker, command runner (${driver})`, () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { alive } from './helpers.js';
 import { startServer, until, type ServerProcess } from '../helpers/process.js';
 import { testStore, type TestStore } from '../helpers/stores.js';
 
@@ -14,15 +15,6 @@ interface Job {
   state: string;
   runId: string;
   attempts: Array<{ attempt: number; worker: string; outcome: string }>;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
