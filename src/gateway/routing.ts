@@ -10,6 +10,7 @@ import { createPredictor, type RuntimeSpec } from '../serving/runtimes/index.js'
 import type { Capture, RateLimit } from '../serving/schema.js';
 import type { RoutedDeployment, RoutedEndpoint, Serving } from '../serving/service.js';
 import type { LogStream } from '../telemetry/sink.js';
+import { DeferredPredictor } from './deferred.js';
 import { TokenBucket } from './ratelimit.js';
 import { TrafficSplit } from './split.js';
 
@@ -173,7 +174,7 @@ export class RoutingTable {
           this.retire(s);
           s = undefined;
         }
-        if (!s) s = await this.begin(key, e, d, fp);
+        if (!s) s = this.begin(key, e, d, fp);
         if (s.settled && s.failure !== null && prev && prev.failure === null) {
           // A changed deployment that cannot start leaves the running one serving, as a rolling update would.
           this.starting.delete(key);
@@ -205,11 +206,16 @@ export class RoutingTable {
     for (const e of previous.values()) for (const d of e.deployments.values()) if (!keep.has(d)) this.retire(d);
   }
 
-  /** Starts a predictor; when it is ready (or failed) the next tick swaps it in. */
-  private async begin(key: string, e: RoutedEndpoint, d: RoutedDeployment, fp: string): Promise<LiveDeployment> {
+  /**
+   * Starts a predictor without waiting for it (the model bytes are read in
+   * the background too); when it is ready (or failed) the next tick swaps it in.
+   */
+  private begin(key: string, e: RoutedEndpoint, d: RoutedDeployment, fp: string): LiveDeployment {
     const started = performance.now();
     this.opts.onLog?.(e.id, d.name, 'event', `loading model ${d.model.name} version ${d.model.version} (runtime ${d.runtime}, ${d.instances} instance${d.instances === 1 ? '' : 's'})`);
-    const live = await this.load(e, d, fp);
+    const name = `${e.name}/${d.name}`;
+    const predictor = new DeferredPredictor(async () => createPredictor(await this.spec(name, e.id, d)));
+    const live = new LiveDeployment(d.name, fp, predictor, d.timeoutMs, { name: d.model.name, version: d.model.version });
     this.starting.set(key, live);
     void this.warm(e, d, live, started).then(() => {
       live.settled = true;
@@ -218,19 +224,6 @@ export class RoutingTable {
       this.tick();
     });
     return live;
-  }
-
-  private async load(e: RoutedEndpoint, d: RoutedDeployment, fp: string): Promise<LiveDeployment> {
-    const name = `${e.name}/${d.name}`;
-    const model = { name: d.model.name, version: d.model.version };
-    try {
-      const spec = await this.spec(name, e.id, d);
-      return new LiveDeployment(d.name, fp, createPredictor(spec), d.timeoutMs, model);
-    } catch (err) {
-      const live = new LiveDeployment(d.name, fp, failedPredictor(), d.timeoutMs, model);
-      live.failure = (err as Error).message;
-      return live;
-    }
   }
 
   private async spec(name: string, endpointId: number, d: RoutedDeployment): Promise<RuntimeSpec> {
