@@ -177,18 +177,20 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
   };
 
   /** The live answer; copies go to the endpoint's mirrors afterwards, unless the request named its deployment. */
-  const serve = async (req: FastifyRequest, e: LiveEndpoint, d: LiveDeployment, inputs: Tensors): Promise<Tensors> => {
+  const serve = (req: FastifyRequest, e: LiveEndpoint, d: LiveDeployment, inputs: Tensors): Promise<Tensors> => {
     const named = req.headers[TARGET];
     if (e.mirror.length === 0 || (typeof named === 'string' && named !== '')) return run(e, d, inputs);
-    try {
-      const outputs = await run(e, d, inputs);
-      mirror.after(e, d, inputs, outputs);
-      return outputs;
-    } catch (err) {
-      // Inputs the live model refused are not the mirror's to be measured on.
-      if ((err as SlipwayError).code !== 'invalid') mirror.after(e, d, inputs, null);
-      throw err;
-    }
+    return run(e, d, inputs).then(
+      (outputs) => {
+        mirror.after(e, d, inputs, outputs);
+        return outputs;
+      },
+      (err: unknown) => {
+        // Inputs the live model refused are not the mirror's to be measured on.
+        if ((err as SlipwayError).code !== 'invalid') mirror.after(e, d, inputs, null);
+        throw err;
+      },
+    );
   };
 
   const inference = { public: true };
