@@ -28,6 +28,7 @@ interface Rollout extends Record<string, unknown> {
   step: number;
   steps: StepView[];
   stepElapsedMs: number | null;
+  stepStartedAt: number | null;
   reason: string;
   retireAt: number | null;
   readings: { candidate: Side; stable: Side; compared: number; agreement: number | null; meanAbsDiff: number | null; gates: GateReading[] } | null;
@@ -65,7 +66,7 @@ const fixed = (v: number | null, d = 3) => (v === null ? '-' : String(Math.round
 
 /** The steps as a table: the current one marked, its gate readings beside it. */
 function printStatus(r: Rollout) {
-  const elapsed = r.stepElapsedMs === null ? '' : ` (${Math.round(r.stepElapsedMs / 1000)}s in step)`;
+  const elapsed = r.stepStartedAt === null ? ` (waiting for ${r.candidate} to be Ready)` : ` (${Math.round((r.stepElapsedMs ?? 0) / 1000)}s in step)`;
   printObject('table', {
     rollout: r.name,
     endpoint: r.endpoint,

@@ -20,7 +20,9 @@ type Decision =
   | { kind: 'observe'; readings: GateReadings }
   | { kind: 'advance'; readings: GateReadings }
   | { kind: 'rollback'; readings: GateReadings; why: string }
-  | { kind: 'retire' };
+  | { kind: 'retire' }
+  | { kind: 'wait' }
+  | { kind: 'unready'; why: string };
 
 const FATAL = ['not_found', 'invalid', 'conflict'];
 
@@ -93,6 +95,7 @@ export class RolloutController {
   private async advance(r: RolloutRow): Promise<void> {
     const now = this.now();
     const d = await this.decide(r, now);
+    if (d.kind === 'wait') return;
     if (d.kind === 'observe') return this.deps.store.setReadings(r.id, r.version, JSON.stringify(d.readings));
     try {
       await this.commit(r, d.kind, async (tx, cur) => {
@@ -100,6 +103,7 @@ export class RolloutController {
         const ctx = actor(cur);
         if (d.kind === 'enter') return t.enterStep(tx, ctx, cur, cur.step, now);
         if (d.kind === 'retire') return t.retire(tx, ctx, cur, now);
+        if (d.kind === 'unready') return t.rollBack(tx, ctx, cur, now, 'rolled_back', d.why);
         await this.deps.store.update(tx, cur.id, { readings: JSON.stringify(d.readings) });
         if (d.kind === 'advance') return t.enterStep(tx, ctx, cur, cur.step + 1, now);
         return t.rollBack(tx, ctx, cur, now, 'rolled_back', `step ${cur.step + 1} ${d.why}`);
@@ -113,7 +117,12 @@ export class RolloutController {
 
   private async decide(r: RolloutRow, now: number): Promise<Decision> {
     if (r.state === 'succeeded') return { kind: 'retire' };
-    if (r.step_started_at === null) return { kind: 'enter' };
+    if (r.step_started_at === null) {
+      // A candidate that is gone is refused by the routing change itself (and the rollout stops).
+      const state = await this.deps.transitions.candidateState(this.deps.db, r);
+      if (state?.startsWith('Failed')) return { kind: 'unready', why: `${r.candidate} did not start: ${state}` };
+      return state === null || state === 'Ready' ? { kind: 'enter' } : { kind: 'wait' };
+    }
     const step = stepsOf(r)[r.step];
     if (!step) return { kind: 'enter' };
     const window = { from: r.step_started_at, to: now };

@@ -86,9 +86,16 @@ export class Transitions {
     if (busy.length) throw new Conflict(`rollout '${busy[0].name}' is ${busy[0].state} on endpoint '${r.endpoint}'; finish or abort it first`);
     await this.deps.store.update(tx, r.id, { stable, state: 'running', updated_at: now });
     await this.event(tx, r, now, 'started', `started by ${ctx.principal.name}: ${r.candidate} replaces ${stable}`);
+    // Live requests never go to a deployment that cannot answer yet: the controller enters step 1 once it is Ready.
+    if ((await this.candidateState(tx, r)) !== 'Ready') return this.event(tx, r, now, 'waiting', `waiting for ${r.candidate} to be Ready`);
     // Steps are the rollout's own changes, whoever started it: the history names rollout:NAME.
     const started = { ...r, stable, state: 'running' as const };
     await this.enterStep(tx, actor(started), started, 0, now);
+  }
+
+  /** The candidate's runtime state as the gateways report it (Pending, Ready, Failed: …); null when it is gone. */
+  async candidateState(db: Db, r: RolloutRow): Promise<string | null> {
+    return (await this.servingStore.deployments([r.endpoint_id], db)).find((d) => d.name === r.candidate)?.state ?? null;
   }
 
   /** Writes the routing of step `index` and restarts its clock; past the last step it promotes. */

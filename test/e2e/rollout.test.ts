@@ -1,6 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logisticRegressionOnnx } from '../helpers/onnx.js';
@@ -31,8 +32,34 @@ async function blueAndGreen(api: ReturnType<typeof client>) {
   await api('PUT', `${ws}/endpoints/cancer/traffic`, { traffic: { blue: 100 } });
 }
 
+/**
+ * An OIP model server for model 'clf' (the test's registered name) computing
+ * the same logistic regression, whose every fifth inference answers 500: an
+ * `http` deployment that fails 20% of its requests.
+ */
+function flakyModel(): Promise<{ server: Server; url: string }> {
+  const meta = { name: 'clf', platform: 'test', inputs: [{ name: 'float_input', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'p', datatype: 'FP32', shape: [-1, 1] }] };
+  let n = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      if (req.url === '/v2/health/ready' || req.url === '/v2/health/live') return send(200, { ready: true });
+      if (req.method === 'GET' && req.url === '/v2/models/clf') return send(200, meta);
+      if (req.method !== 'POST' || req.url !== '/v2/models/clf/infer') return send(404, { error: `no route ${req.url}` });
+      if (++n % 5 === 0) return send(500, { error: 'model exploded' });
+      const x = (JSON.parse(Buffer.concat(chunks).toString()) as { inputs: Array<{ data: number[] }> }).inputs[0].data.flat();
+      const y: number[] = [];
+      for (let i = 0; i < x.length; i += 4) y.push(1 / (1 + Math.exp(-(0.5 * x[i] - 0.25 * x[i + 1] + x[i + 2] + 2 * x[i + 3] + 0.1))));
+      return send(200, { model_name: 'clf', outputs: [{ name: 'p', datatype: 'FP32', shape: [y.length, 1], data: y }] });
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
+}
+
 describe('a rollout under light load in `slipway up`', () => {
-  it('moves an endpoint blue → green through shadow and canary steps, retires blue, rolls back a disagreeing red, and fails no request', async () => {
+  it('moves blue → green through shadow and canary steps and retires blue; rolls back a disagreeing red and a failing flaky', async () => {
     const s = await startServer(['up', '--data-dir', join(tmp, 'data')], { SLIPWAY_ADMIN_TOKEN: ADMIN, SLIPWAY_ROLLOUT_TICK_MS: '100' });
     try {
       const api = client(s.url);
@@ -48,10 +75,14 @@ describe('a rollout under light load in `slipway up`', () => {
       let loading = true;
       const load = (async () => {
         while (loading) {
-          const r = await score();
-          if (r.status !== 200) failed.push(`${r.status} ${await r.text()}`);
-          else await r.arrayBuffer();
+          const r = await score().catch((e: Error) => e);
+          if (r instanceof Error) {
+            failed.push(`fetch ${String((r as { cause?: unknown }).cause ?? r.message)}`);
+            break;
+          }
           const d = r.headers.get('x-slipway-deployment') ?? '-';
+          if (r.status !== 200) failed.push(`${d} ${r.status} ${await r.text()}`);
+          else await r.arrayBuffer();
           served.set(d, (served.get(d) ?? 0) + 1);
           await new Promise((res) => setTimeout(res, 10));
         }
@@ -96,9 +127,29 @@ describe('a rollout under light load in `slipway up`', () => {
       assert.match(red.reason, /^step 1 gate failed: agreement 0 < 0.95$/);
       const after = await api('GET', `${ws}/endpoints/cancer`);
       assert.deepEqual([after.traffic, after.mirror], [{ green: 100 }, {}]);
+      assert.equal(failed.length, 0, failed.join('\n'));
+
+      // A candidate failing 20% of its requests is rolled back as soon as its window holds enough of them.
+      const flaky = await flakyModel();
+      try {
+        await api('POST', `${ws}/endpoints/cancer/deployments`, { name: 'flaky', model: 'models:/clf/1', runtime: 'http', url: flaky.url });
+        await api('POST', `${ws}/rollouts`, { name: 'flaky-in', endpoint: 'cancer', candidate: 'flaky', plan: 'canary 50% 5m', gates: { maxErrorRate: 0.05 } });
+        const fr = await until('flaky to be rolled back', async () => {
+          const r = await api('GET', `${ws}/rollouts/flaky-in`);
+          return r.state === 'rolled_back' ? r : undefined;
+        }, 30_000, 100);
+        assert.match(fr.reason, /^step 1 gate failed: error rate (0\.\d+|1) > 0\.05$/);
+        assert.ok(fr.readings.candidate.requests >= 20, JSON.stringify(fr.readings));
+        const h2 = (await api('GET', `${ws}/endpoints/cancer/history?limit=1`)).history[0];
+        assert.deepEqual([h2.who, h2.traffic], ['rollout:flaky-in', { green: 100 }]);
+        assert.match(h2.reason, /rolled back: step 1 gate failed: error rate/);
+      } finally {
+        flaky.server.close();
+      }
       loading = false;
       await load;
-      assert.deepEqual(failed, []);
+      // The only failed requests are flaky's own answers, before the rollback.
+      assert.ok(failed.length > 0 && failed.every((f) => f.startsWith('flaky ')), JSON.stringify(failed));
       assert.ok((served.get('green') ?? 0) > 0 && (served.get('blue') ?? 0) > 0, JSON.stringify([...served]));
       assert.equal(served.get('red'), undefined, 'a shadow candidate answers no live request');
     } finally {

@@ -29,6 +29,7 @@ describe('slipway rollout CLI against a loopback server', () => {
       assert.equal((await t.call({ method: 'POST', url: u, payload })).statusCode, 201);
     }
     assert.equal((await t.call({ method: 'PUT', url: `${ws}/endpoints/cancer/traffic`, payload: { traffic: { blue: 100 } } })).statusCode, 200);
+    for (const d of ['blue', 'green']) await t.platform.serving.deployments.setState('cancer', d, 'Ready');
   });
   after(async () => {
     await t.close();

@@ -42,6 +42,8 @@ for (const driver of drivers) {
       await call(`${ws}/endpoints/${name}/deployments`, { name: 'blue', model: 'models:/clf/1' });
       await call(`${ws}/endpoints/${name}/deployments`, { name: 'green', model: 'models:/clf/2' });
       assert.equal((await t.call({ method: 'PUT', url: `${ws}/endpoints/${name}/traffic`, payload: { traffic: { blue: 100 } } })).statusCode, 200);
+      // As a gateway reports once the models are loaded.
+      for (const d of ['blue', 'green']) await t.platform.serving.deployments.setState(name, d, 'Ready');
       return name;
     }
     const routing = async (ep: string) => {
@@ -214,6 +216,31 @@ for (const driver of drivers) {
       r = await get('orphan');
       assert.equal(r.state, 'aborted');
       assert.match(r.reason, /stopped: endpoint '.*' not found/);
+    });
+
+    it('sends no traffic to a candidate before it is Ready, and rolls back one that failed to start', async () => {
+      const ep = await endpoint();
+      const ctl = service.controller(windows, { now });
+      await t.platform.serving.deployments.setState(ep, 'green', 'Pending');
+      let r = await create({ name: 'patient', endpoint: ep, plan: 'canary 10% 1m' });
+      assert.deepEqual([r.state, r.stepStartedAt, r.events.at(-1)!.message], ['running', null, 'waiting for green to be Ready']);
+      clock += 60_000;
+      await ctl.tick();
+      assert.deepEqual((await routing(ep)).traffic, { blue: 100 });
+      await t.platform.serving.deployments.setState(ep, 'green', 'Ready');
+      await ctl.tick();
+      r = await get('patient');
+      assert.equal(r.stepStartedAt, clock, 'the step starts when the candidate is Ready');
+      assert.deepEqual((await routing(ep)).traffic, { blue: 90, green: 10 });
+      await service.act(admin, 'default', 'patient', 'abort');
+
+      await t.platform.serving.deployments.setState(ep, 'green', 'Failed: no such file');
+      await create({ name: 'doomed', endpoint: ep, plan: 'canary 10% 1m' });
+      await ctl.tick();
+      r = await get('doomed');
+      assert.equal(r.state, 'rolled_back');
+      assert.equal(r.reason, 'green did not start: Failed: no such file');
+      assert.deepEqual((await routing(ep)).traffic, { blue: 100 });
     });
 
     it('resumes at the same step after a restart, and two controllers never advance one rollout twice', async () => {

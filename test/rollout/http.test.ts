@@ -59,6 +59,8 @@ for (const driver of drivers) {
       await ok('POST', `${ws}/endpoints`, { name: 'cancer' }, 201);
       await ok('POST', `${ws}/endpoints/cancer/deployments`, { name: 'blue', model: 'models:/clf/1' }, 201);
       await ok('POST', `${ws}/endpoints/cancer/deployments`, { name: 'green', model: 'models:/clf/2' }, 201);
+      // As a gateway reports once the models are loaded: a rollout's first step waits for it.
+      for (const d of ['blue', 'green']) await t.platform.serving.deployments.setState('cancer', d, 'Ready');
     });
     after(() => t.close());
 
@@ -150,7 +152,10 @@ for (const driver of drivers) {
       assert.equal(r.statusCode, 200, r.body);
       assert.deepEqual(r.json().plan.map((x: { kind: string; action: string }) => `${x.kind} ${x.action}`), ['Rollout create', 'Endpoint create', 'Deployment create', 'Deployment create']);
       const got = await ok('GET', `${ro}/fresh-b`);
-      assert.deepEqual([got.state, got.stable], ['running', 'a']);
+      assert.deepEqual([got.state, got.stable, got.stepStartedAt], ['running', 'a', null], 'b is not Ready yet');
+      assert.deepEqual((await ok('GET', `${ws}/endpoints/fresh`)).traffic, { a: 100 });
+      await t.platform.serving.deployments.setState('fresh', 'b', 'Ready');
+      await t.platform.rollouts.controller({ deploymentWindow: async () => ({ requests: 0, errors5xx: 0, p95Ms: null, p99Ms: null, mirror: { compared: 0, exactMatches: 0, absDiffSum: 0 } }) }).tick();
       assert.deepEqual((await ok('GET', `${ws}/endpoints/fresh`)).traffic, { a: 75, b: 25 });
       await ok('POST', `${ro}/fresh-b/abort`, {});
     });
