@@ -219,7 +219,7 @@ export class Attempt {
         cpu_seconds: cur.cpu_seconds + usage.cpuSeconds,
         wall_ms: cur.wall_ms + usage.wallMs,
         peak_rss_bytes: Math.max(cur.peak_rss_bytes, usage.peakRssBytes),
-        cost: Math.round((cur.cost + usage.cost) * 1e6) / 1e6,
+        cost: Math.round((cur.cost + usage.cost) * 1e12) / 1e12,
         updated_at: now,
       });
       if (retry) await d.store.appendLogs([{ job_id: job.id, attempt: job.attempt, at: now, stream: 'system', line: `retrying in ${(delay / 1000).toFixed(1)}s (retry ${failures} of ${cur.max_retries})` }], tx);

@@ -59,4 +59,4 @@ export const LogsQuery = Type.Object({
 });
 export type LogsQuery = Static<typeof LogsQuery>;
 export const RenderQuery = Type.Object({ target: Type.Literal('kubernetes') });
-export const ReasonBody = Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }));
+export const ReasonBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false });

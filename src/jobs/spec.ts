@@ -87,7 +87,7 @@ export function backoff(baseMs: number, failures: number): number {
 /** Price of an attempt: the class's reservation (CPUs and memory) for its wall time. */
 export function priceOf(c: ResourceClass, wallMs: number): number {
   const hours = wallMs / 3_600_000;
-  return Math.round(hours * (c.cpu * c.cpuHour + c.memoryGb * c.gbHour) * 1e6) / 1e6;
+  return Math.round(hours * (c.cpu * c.cpuHour + c.memoryGb * c.gbHour) * 1e12) / 1e12;
 }
 
 /** MLFLOW_TRACKING_URI of a job: MLflow's routes of a non-default workspace are mounted under /w/<workspace>. */

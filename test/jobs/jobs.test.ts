@@ -1,16 +1,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobWorker } from '../../src/jobs/worker.js';
 import { principalWithToken, startTestApp, type TestApp } from '../helpers/app.js';
 import { alive } from './helpers.js';
 import { until } from '../helpers/process.js';
+import { logisticRegressionOnnx } from '../helpers/onnx.js';
 import { drivers } from '../helpers/stores.js';
 
 const ws = '/api/v1/workspaces/default';
 const team = '/api/v1/workspaces/team';
-const FAST = { SLIPWAY_JOB_LEASE_MS: '1500', SLIPWAY_JOB_POLL_MS: '50', SLIPWAY_JOB_BACKOFF_MS: '100', SLIPWAY_JOB_KILL_GRACE_MS: '500', SLIPWAY_WORKER_SLOTS: '3' };
+const FAST = { SLIPWAY_WORKER_DRAIN_MS: '300', SLIPWAY_JOB_LEASE_MS: '1500', SLIPWAY_JOB_POLL_MS: '50', SLIPWAY_JOB_BACKOFF_MS: '100', SLIPWAY_JOB_KILL_GRACE_MS: '500', SLIPWAY_WORKER_SLOTS: '3' };
 
 /** A job script run with node: logs a param and a metric to its own run through the MLflow REST API, as any MLflow client would. */
 const MLFLOW_SCRIPT = `
@@ -120,9 +121,9 @@ for (const driver of drivers) {
     });
 
     it('re-runs a job whose worker stopped heartbeating, once its lease expired, and the run records the retry', async () => {
-      const j = await submit({ command: ['sh', '-c', 'echo "run $SLIPWAY_JOB_ATTEMPT"'], priority: 100 });
       // A worker that claims and then dies: the claim is taken straight from the store, with no heartbeat after it.
       await worker.stop();
+      const j = await submit({ command: ['sh', '-c', 'echo "run $SLIPWAY_JOB_ATTEMPT"'], priority: 100 });
       const claimed = await t.platform.jobs.store.claim({ worker: 'dead-worker', host: 'elsewhere', now: Date.now(), leaseMs: 300, workspaceLimit: 10 });
       assert.equal(claimed?.id, j.id);
       worker.start();
@@ -168,6 +169,46 @@ for (const driver of drivers) {
       assert.match(logs, /output 'scored': uploaded datasets:\/iris-scored\/1/);
       const v = await ok('GET', `${ws}/datasets/iris-scored/versions/1`);
       assert.equal(v.rowCount, 3);
+    });
+    it('registers a model output from the file the job wrote, and gives a later job that version as an input directory', async () => {
+      const src = join(t.dataDir, `lr-${driver}.onnx`);
+      writeFileSync(src, logisticRegressionOnnx());
+      const j = await submit({ command: ['sh', '-c', `mkdir -p out && cp ${src} out/model.onnx`], outputs: { model: { path: 'out/model.onnx', model: 'lr-job' } } });
+      const done = await settled(j.id);
+      assert.equal(done.state, 'succeeded', await logText(j.id));
+      const v = await ok('GET', `${ws}/models/lr-job/versions/1`);
+      assert.equal(v.runId, j.runId);
+      const reader = await submit({ command: ['sh', '-c', 'ls "$SLIPWAY_INPUT_M"'], inputs: { m: 'models:/lr-job/1' } });
+      assert.equal((await settled(reader.id)).state, 'succeeded');
+      assert.match(await logText(reader.id), /^model\.onnx$/m);
+    });
+
+    it('claims by priority within the per-workspace limit', async () => {
+      await worker.stop();
+      const low = await submit({ command: ['true'], priority: -1 }, team);
+      const high = await submit({ command: ['true'], priority: 5 }, team);
+      const mid = await submit({ command: ['true'] }, team);
+      const claim = () => t.platform.jobs.store.claim({ worker: 'probe', host: 'elsewhere', now: Date.now(), leaseMs: 200, workspaceLimit: 2 });
+      assert.equal((await claim())?.id, high.id);
+      assert.equal((await claim())?.id, mid.id);
+      assert.equal(await claim(), null, 'two of the workspace running: the limit holds the third');
+      worker.start();
+      // The probe never heartbeats: the worker takes those two over after the lease and runs all three.
+      for (const j of [low, high, mid]) assert.equal((await settled(j.id, team)).state, 'succeeded');
+    });
+
+    it('on stop, lets running jobs drain, then releases them to the queue without counting a failure', async () => {
+      const j = await submit({ command: ['sleep', '30'] });
+      await until('running', async () => (await ok('GET', `${ws}/jobs/${j.id}`)).state === 'running' && worker.active > 0, 15_000);
+      await worker.stop();
+      const after = await ok('GET', `${ws}/jobs/${j.id}`);
+      assert.equal(after.state, 'queued');
+      assert.equal(after.failures, 0);
+      assert.equal(after.attempts[0].outcome, 'released');
+      worker.start();
+      await until('running again', async () => (await ok('GET', `${ws}/jobs/${j.id}`)).attempt === 2, 15_000);
+      await ok('POST', `${ws}/jobs/${j.id}/cancel`, {});
+      assert.equal((await settled(j.id)).state, 'cancelled');
     });
   });
 }
