@@ -24,6 +24,15 @@ export const MetricsQuery = Type.Object(
 );
 export type MetricsQuery = Static<typeof MetricsQuery>;
 
+export const WindowQuery = Type.Object(
+  {
+    from: Type.Optional({ ...Time, description: 'start, inclusive; the 5-second bucket holding it counts whole (default: an hour before `to`)' }),
+    to: Type.Optional({ ...Time, description: 'end, exclusive (default: now)' }),
+  },
+  { additionalProperties: false },
+);
+export type WindowQuery = Static<typeof WindowQuery>;
+
 export const LogsQuery = Type.Object(
   {
     since: Type.Optional({ ...Time, description: 'only lines at or after this time' }),

@@ -5,11 +5,11 @@ import { ServingStore } from '../serving/store.js';
 import type { EndpointRow } from '../serving/tables.js';
 import { Invalid, NotFound } from '../shared/errors.js';
 import type { Db } from '../store/db.js';
-import type { CapturesQuery, LogsQuery, MetricsQuery } from './schema.js';
+import type { CapturesQuery, LogsQuery, MetricsQuery, WindowQuery } from './schema.js';
 import type { TelemetrySink } from './sink.js';
 import { TelemetryStore } from './store.js';
 import { captureView, logView, minuteView, type CaptureView, type LogView, type MinuteView } from './views.js';
-import { summarise, type DeploymentWindow } from './windows.js';
+import { summarise, type DeploymentWindow, type DeploymentWindowView } from './windows.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -65,6 +65,15 @@ export class Telemetry {
     // The minute holding `from` is included whole.
     const rows = await this.store.rollups(e.id, from - (from % MINUTE), to, q.deployment);
     return { minutes: rows.map(minuteView) };
+  }
+
+  /** A deployment's window stats as people read them: with the agreement rate and mean difference worked out. */
+  async window(ctx: Ctx, workspace: string, name: string, deployment: string, q: WindowQuery): Promise<DeploymentWindowView> {
+    const e = await this.endpoint(ctx, 'metrics.read', workspace, name);
+    const { from, to } = window(q, Date.now());
+    const w = await this.deploymentWindow(e.id, deployment, from, to);
+    const { compared, exactMatches, absDiffSum } = w.mirror;
+    return { deployment, from, to, ...w, mirror: { ...w.mirror, agreement: compared ? exactMatches / compared : null, meanAbsDiff: compared ? absDiffSum / compared : null } };
   }
 
   async logs(ctx: Ctx, workspace: string, name: string, deployment: string, q: LogsQuery): Promise<{ lines: LogView[]; next: number | null }> {

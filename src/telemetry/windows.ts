@@ -76,6 +76,14 @@ export interface DeploymentWindow extends WindowStats {
   mirror: WindowStats & { compared: number; exactMatches: number; absDiffSum: number };
 }
 
+/** The read API's form: the window itself, and the mirror's agreement rate and mean difference (null when nothing was compared). */
+export interface DeploymentWindowView extends WindowStats {
+  deployment: string;
+  from: number;
+  to: number;
+  mirror: DeploymentWindow['mirror'] & { agreement: number | null; meanAbsDiff: number | null };
+}
+
 const round = (ms: number | null) => (ms === null ? null : Math.round(ms * 1000) / 1000);
 
 /** Adds up the buckets of a window (any order, any replica). */

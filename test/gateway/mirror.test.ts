@@ -127,6 +127,18 @@ for (const driver of drivers) {
       });
       assert.deepEqual([blue.errors5xx, blue.mirror.requests], [0, 0]);
       assert.ok(blue.p95Ms! > 0 && blue.p95Ms! <= blue.p99Ms!);
+
+      // The same through the read API, with the agreement rate and mean difference worked out.
+      const read = async (d: string) => {
+        const r = await t.call({ method: 'GET', url: `${ep}/shadow/deployments/${d}/window?from=${Date.now() - 600_000}` });
+        assert.equal(r.statusCode, 200, r.body);
+        return r.json();
+      };
+      const [sameView, diffView] = [await read('same'), await read('diff')];
+      assert.deepEqual([sameView.deployment, sameView.mirror.compared, sameView.mirror.agreement, sameView.mirror.meanAbsDiff], ['same', N, 1, 0]);
+      assert.equal(diffView.mirror.agreement, 0);
+      assert.ok(Math.abs(diffView.mirror.meanAbsDiff - 3) < 1e-4);
+      assert.equal((await read('nobody')).mirror.agreement, null);
     });
 
     it('does not mirror requests that name their deployment', async () => {
