@@ -14,6 +14,9 @@ import { createTelemetry, type Telemetry } from './telemetry/service.js';
 import { createTracking, type Tracking } from './tracking/service.js';
 import { JobService } from './jobs/service.js';
 import { JobWorker } from './jobs/worker.js';
+import { pipelineHandler } from './jobs/pipelines/apply.js';
+import { PipelineScheduler } from './jobs/pipelines/scheduler.js';
+import { PipelineService } from './jobs/pipelines/service.js';
 
 /**
  * The composition root: builds the store and every service once from the
@@ -32,8 +35,11 @@ export interface Platform {
   rollouts: RolloutService;
   apply: ApplyEngine;
   jobs: JobService;
+  pipelines: PipelineService;
   /** A job worker over this platform (worker role and `up`); `serverUrl` is where jobs reach the API. */
   jobWorker(opts: { serverUrl?: string; log: (msg: string) => void }): JobWorker;
+  /** Advances pipeline runs and fires their schedules (worker role and `up`). */
+  pipelineScheduler(opts: { log: (msg: string) => void }): PipelineScheduler;
   close(): Promise<void>;
 }
 
@@ -44,7 +50,7 @@ export async function createPlatform(config: Config): Promise<Platform> {
   const tracking = createTracking(store.db, access.authz, artifacts);
   // Serving resolves models through the registry, and the registry asks serving what it serves
   // (lineage, refusing to delete a served version): bound late here, so neither imports the other's routes.
-  const registry = createRegistry({ db: store.db, authz: access.authz, artifacts, servedBy: (id, v, db) => serving.pinnedTo(id, v, db) }, trackingLookups(tracking));
+  const registry = createRegistry({ db: store.db, authz: access.authz, artifacts, servedBy: (id, v, db) => serving.pinnedTo(id, v, db), onVersionReady: (ws, name, v, runId) => pipelineTrigger(() => pipelines.onModelRegistered(ws, name, v, runId)) }, trackingLookups(tracking));
   const serving: Serving = createServing({ db: store.db, authz: access.authz, models: registryResolver(registry) });
   const rollouts = new RolloutService({ db: store.db, authz: access.authz, serving });
   // A deleted workspace takes its files along, so a workspace later created
@@ -52,8 +58,11 @@ export async function createPlatform(config: Config): Promise<Platform> {
   access.workspaces.onDeleted(async (ws) => {
     for (const prefix of [joinKey('datasets', ws), joinKey(REGISTRY_ROOT, ws), joinKey('mlflow-artifacts', 'w', ws)]) await artifacts.delete(prefix);
   });
-  const datasets = new DatasetService({ db: store.db, authz: access.authz, artifacts, tmpDir: join(config.dataDir, 'tmp') });
+  const datasets = new DatasetService({ db: store.db, authz: access.authz, artifacts, tmpDir: join(config.dataDir, 'tmp'), onVersion: (v, source) => pipelineTrigger(() => pipelines.onDatasetVersion(v.workspace, v.dataset, v.version, source)) });
   const jobs = new JobService({ db: store.db, authz: access.authz, tracking, datasets, registry, config: config.jobs });
+  // Triggers (a model version or dataset version created) start pipeline runs off the caller's path.
+  const pipelines: PipelineService = new PipelineService({ db: store.db, authz: access.authz, access, tracking, datasets, registry, jobs: jobs.store, config: config.jobs, log: (m) => console.warn(m) });
+  const pipelineTrigger = (start: () => Promise<void>) => void start().catch((e) => console.warn(`pipeline trigger: ${(e as Error).message}`));
   return {
     config,
     store,
@@ -65,8 +74,10 @@ export async function createPlatform(config: Config): Promise<Platform> {
     serving,
     telemetry: createTelemetry({ db: store.db, authz: access.authz }),
     rollouts,
-    apply: createApply({ serving, rollouts, authz: access.authz }),
+    apply: createApply({ serving, rollouts, authz: access.authz }).register(pipelineHandler(pipelines)),
     jobs,
+    pipelines,
+    pipelineScheduler: (opts) => new PipelineScheduler(pipelines, { pollMs: config.jobs.pollMs, log: opts.log }),
     jobWorker: (opts) =>
       new JobWorker({ store: jobs.store, access, tracking, artifacts, datasets, registry, config: config.jobs, workRoot: join(config.dataDir, 'jobs'), childEnv: config.childEnv, serverUrl: config.jobs.serverUrl ?? opts.serverUrl, log: opts.log }),
     close: async () => {

@@ -22,6 +22,8 @@ export interface DatasetDeps {
   artifacts: ArtifactStore;
   /** Local scratch space for uploads being checked and Parquet files being read. */
   tmpDir: string;
+  /** Told of each new version (pipeline triggers); it must not throw. */
+  onVersion?: (version: VersionOut, source: string | undefined) => void;
 }
 
 export interface UploadInput extends UploadQuery {
@@ -46,12 +48,14 @@ export class DatasetService {
   private readonly authz: Authorizer;
   private readonly artifacts: ArtifactStore;
   private readonly tmpDir: string;
+  private readonly onVersion: DatasetDeps['onVersion'];
 
   constructor(deps: DatasetDeps) {
     this.store = new DatasetStore(deps.db);
     this.authz = deps.authz;
     this.artifacts = deps.artifacts;
     this.tmpDir = deps.tmpDir;
+    this.onVersion = deps.onVersion;
   }
 
   /**
@@ -73,7 +77,7 @@ export class DatasetService {
       if (put.sha256 !== staged.sha256) throw new Error(`artifact store kept different bytes at ${key}`);
       const detail = { version, format: meta.format, sha256: staged.sha256, size: staged.size, rows: staged.rows };
       try {
-        return await this.authz.mutate(ctx, { action: 'dataset.write', workspace, target: `dataset/${name}`, detail }, async (tx) => {
+        const created = await this.authz.mutate(ctx, { action: 'dataset.write', workspace, target: `dataset/${name}`, detail }, async (tx) => {
           const { id, created } = await this.store.ensureDataset(tx, {
             workspace_id: Number(ws.id),
             name,
@@ -99,6 +103,8 @@ export class DatasetService {
           });
           return versionView(workspace, name, row);
         });
+        this.onVersion?.(created, meta.source);
+        return created;
       } catch (e) {
         await this.artifacts.delete(key).catch(() => undefined);
         throw e;

@@ -12,6 +12,7 @@ import type { JobsConfig } from './config.js';
 import { materialiseInputs, registerOutputs, type IoDeps } from './io.js';
 import { AttemptLog } from './logs.js';
 import { runCommand, type CommandResult } from './runners/command.js';
+import { runStep, type StepJobSpec } from './steps/index.js';
 import { backoff, priceOf, trackingUri, type JobSpec } from './spec.js';
 import type { JobStore } from './store.js';
 import type { AttemptOutcome, JobRow, Usage } from './tables.js';
@@ -109,7 +110,9 @@ export class Attempt {
       if (job.run_id) await this.markRunning(ctx, workspace, job.run_id);
       const inputs = await materialiseInputs(d, ctx, workspace, spec, join(base, 'work'));
       const env = { ...d.childEnv, ...spec.env, ...inputs, ...this.platformEnv(workspace, token.secret) };
-      result = await runCommand({
+      // Built-in steps (src/jobs/steps) run here in the worker, under the same lease, log and outcome.
+      if (job.kind !== 'command') result = await runStep({ deps: d, ctx, workspace, job, spec: spec as unknown as StepJobSpec, cwd, log: (l) => log.line('stdout', l), signal: this.abort.signal });
+      else result = await runCommand({
         command: spec.command,
         cwd,
         env,

@@ -27,6 +27,8 @@ export interface RegistryDeps {
   artifacts: ArtifactStore;
   /** Absent: nothing is served (a registry without serving, in tests). */
   servedBy?: ServedBy;
+  /** Told of each version that turned READY (pipeline triggers); it must not throw. */
+  onVersionReady?: (workspace: string, name: string, version: number, runId: string) => void;
 }
 
 /**

@@ -88,6 +88,7 @@ export class VersionWriter {
       return v;
     });
     await this.register(ctx, workspace, row, resolved?.key, opts);
+    this.deps.onVersionReady?.(workspace, name, Number(row.version), runId);
     return this.view(this.deps.db, name, (await this.store.version(this.deps.db, Number(row.model_id), Number(row.version)))!);
   }
 

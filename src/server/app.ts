@@ -13,6 +13,7 @@ import { gatewayRoutes } from '../gateway/routes.js';
 import { telemetryRoutes } from '../telemetry/routes.js';
 import { rolloutRoutes } from '../rollout/routes.js';
 import { jobRoutes } from '../jobs/routes.js';
+import { pipelineRoutes } from '../jobs/pipelines/routes.js';
 import type { Platform } from '../platform.js';
 import { authPlugin } from './auth.js';
 import { registerErrorHandling, sendProblem, toProblem } from './errors.js';
@@ -74,6 +75,7 @@ export async function buildApp(platform: Platform, opts: AppOptions): Promise<Fa
     await app.register(telemetryRoutes, { telemetry: platform.telemetry });
     await app.register(rolloutRoutes, { rollouts: platform.rollouts });
     await app.register(jobRoutes, { jobs: platform.jobs });
+    await app.register(pipelineRoutes, { pipelines: platform.pipelines });
     await app.register(applyRoutes, { engine: platform.apply });
   }
   if (opts.role === 'all' || opts.role === 'gateway') {

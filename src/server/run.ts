@@ -40,6 +40,8 @@ export async function startRole(role: Role, config: Config): Promise<Running> {
     const worker = role === 'all' || role === 'worker' ? platform.jobWorker({ serverUrl: role === 'all' ? `http://${host}:${port}` : undefined, log: (m) => a.log.warn(m) }) : undefined;
     if (role === 'worker' && !config.jobs.serverUrl) a.log.warn('SLIPWAY_SERVER_URL is not set: jobs run without MLFLOW_TRACKING_URI and SLIPWAY_URL');
     worker?.start();
+    const scheduler = role === 'all' || role === 'worker' ? platform.pipelineScheduler({ log: (m) => a.log.warn(m) }) : undefined;
+    scheduler?.start();
     let stopping: Promise<void> | undefined;
     return {
       app,
@@ -48,6 +50,7 @@ export async function startRole(role: Role, config: Config): Promise<Running> {
       adminToken,
       stop: () => (stopping ??= (async () => {
         await controller?.stop();
+        await scheduler?.stop();
         await worker?.stop();
         await a.close();
         await platform.close();

@@ -1,0 +1,83 @@
+import { checkCron, ticksBetween } from './cron.js';
+import type { PipelineService } from './service.js';
+import type { PipelineSpec } from './spec.js';
+
+/**
+ * The worker's pipeline loop: every poll it advances the running pipeline
+ * runs and fires cron ticks that fell since the last poll. A tick is fired
+ * by inserting the run with a (pipeline, tick) that is unique in the store,
+ * so with many workers exactly one starts it; a tick while the previous run
+ * is still going is recorded as `skipped`. Ticks that fell while no worker
+ * ran are not made up later.
+ */
+export class PipelineScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private stopped = true;
+  private checkedUpTo = Date.now();
+
+  constructor(
+    private readonly pipelines: PipelineService,
+    private readonly opts: { pollMs: number; log: (msg: string) => void; now?: () => number },
+  ) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.checkedUpTo = this.now();
+    this.schedule(0);
+  }
+
+  private now() {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  private schedule(ms: number) {
+    clearTimeout(this.timer);
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.ticking = this.tick().finally(() => {
+        this.ticking = undefined;
+        this.schedule(this.opts.pollMs);
+      });
+    }, ms);
+  }
+
+  /** One pass; never throws. */
+  async tick(): Promise<void> {
+    try {
+      await this.fireSchedules();
+      for (const id of await this.pipelines.store.activeRuns()) {
+        if (this.stopped) return;
+        await this.pipelines.engine.advance(id);
+      }
+    } catch (e) {
+      if (!this.stopped) this.opts.log(`pipeline scheduler: ${(e as Error).message}`);
+    }
+  }
+
+  private async fireSchedules(): Promise<void> {
+    const now = this.now();
+    const from = this.checkedUpTo;
+    this.checkedUpTo = now;
+    if (Math.floor(now / 60_000) === Math.floor(from / 60_000)) return;
+    for (const p of await this.pipelines.store.list(null)) {
+      for (const t of (JSON.parse(p.spec) as PipelineSpec).triggers) {
+        if (!('schedule' in t)) continue;
+        const tick = ticksBetween(checkCron(t.schedule), t.timezone, from, now).pop();
+        if (tick === undefined) continue;
+        try {
+          await this.pipelines.startAs(p, { kind: 'schedule', schedule: t.schedule, timezone: t.timezone, tick }, tick);
+        } catch (e) {
+          this.opts.log(`pipeline ${p.name}: schedule tick not started: ${(e as Error).message}`);
+        }
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.ticking;
+  }
+}
