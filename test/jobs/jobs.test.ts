@@ -26,6 +26,21 @@ const post = (p, b) => fetch(base + p, { method: 'POST', headers: h, body: JSON.
 })().catch((e) => { console.error(e.message); process.exit(2); });
 `;
 
+/** The same from Python's standard library, as a training script without the mlflow package would. */
+const PYTHON_SCRIPT = `
+import json, os, time, urllib.request
+base = os.environ['MLFLOW_TRACKING_URI'] + '/api/2.0/mlflow'
+def post(path, body):
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method='POST',
+        headers={'authorization': 'Bearer ' + os.environ['MLFLOW_TRACKING_TOKEN'], 'content-type': 'application/json'})
+    urllib.request.urlopen(req).read()
+run_id = os.environ['MLFLOW_RUN_ID']
+post('/runs/log-batch', {'run_id': run_id, 'params': [{'key': 'lang', 'value': 'python'}],
+    'metrics': [{'key': 'accuracy', 'value': 0.9, 'timestamp': int(time.time() * 1000), 'step': 1}]})
+print('python logged', run_id)
+`;
+const PYTHON = '/usr/bin/python3';
+
 for (const driver of drivers) {
   describe(`jobs: queue, worker, command runner (${driver})`, () => {
     let t: TestApp;
@@ -91,6 +106,15 @@ for (const driver of drivers) {
       const exp = await ok('GET', `/w/team/api/2.0/mlflow/experiments/get-by-name?experiment_name=training`);
       assert.equal(run.info.experiment_id, exp.experiment.experiment_id);
       assert.match(await logText(j.id, team), new RegExp(`logged to ${j.runId}`));
+    });
+
+    it('runs a Python script that logs to its run with the standard library', { skip: !existsSync(PYTHON) && 'no /usr/bin/python3' }, async () => {
+      const j = await submit({ command: [PYTHON, '-c', PYTHON_SCRIPT] });
+      const done = await settled(j.id);
+      assert.equal(done.state, 'succeeded', await logText(j.id));
+      const run = (await ok('GET', `/api/2.0/mlflow/runs/get?run_id=${j.runId}`)).run;
+      assert.deepEqual(run.data.params, [{ key: 'lang', value: 'python' }]);
+      assert.equal(run.data.metrics.find((m: { key: string }) => m.key === 'accuracy').value, 0.9);
     });
 
     it('cancels a running job by terminating its whole process group', async () => {
