@@ -71,6 +71,25 @@ describe('http runtime', () => {
     }
   });
 
+  it('keeps serving through a server that answers 5xx now and then: only those requests fail', async () => {
+    const port = await freePort();
+    const flakyUrl = `http://127.0.0.1:${port}`;
+    const flaky = spawn(process.execPath, [fixture], { env: { PORT: String(port), FAIL_EVERY: '5' }, stdio: 'ignore' });
+    const p = new HttpPredictor({ name: 'lr', url: flakyUrl });
+    try {
+      await until('flaky fixture', async () => (await fetch(`${flakyUrl}/v2/health/live`)).ok);
+      await p.ready;
+      const codes: string[] = [];
+      for (let i = 0; i < 50; i++) codes.push(await p.predict({ input: x() }).then(() => 'ok', (e) => (isSlipwayError(e) ? e.code : String(e))));
+      assert.equal(codes.filter((c) => c === 'ok').length, 40);
+      assert.equal(codes.filter((c) => c === 'unavailable').length, 10);
+      assert.equal(p.stats().healthyInstances, 1, 'a server that answers is not taken out of rotation');
+    } finally {
+      await p.close();
+      flaky.kill('SIGKILL');
+    }
+  });
+
   it('answers Unavailable quickly when the server is down, and ready times out', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const p = new HttpPredictor({ name: 'lr', url: dead, protocol: 'mlflow', signature, startTimeoutMs: 200 });

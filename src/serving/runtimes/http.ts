@@ -1,7 +1,7 @@
 import { SlipwayError, Unavailable } from '../../shared/errors.js';
 import { fromNested, toNested } from '../codec.values.js';
 import { type ElementType, type ModelSignature, type PredictOptions, type Predictor, type PredictorStats, type TensorInfo, type Tensors } from '../predictor.js';
-import { call, httpFailure, isReady, OipClient } from './oip-client.js';
+import { call, httpFailure, isReady, OipClient, Unreachable } from './oip-client.js';
 import { InstancePool, type Cancellation, type Instance } from './pool.js';
 
 export interface HttpRuntimeOptions {
@@ -110,8 +110,9 @@ class RemoteInstance implements Instance {
       if (!res.ok) throw await httpFailure(res, this.oip.base);
       return mlflowPredictions(await res.json(), signature, this.oip.base);
     } catch (e) {
-      // A dead server is noticed now, not at the next health check.
-      if ((e as SlipwayError).code === 'unavailable' && !signal.aborted && this.healthy) {
+      // A dead server is noticed now, not at the next health check; one that
+      // answered, even with a 5xx, is alive and keeps its other requests.
+      if (e instanceof Unreachable && !signal.aborted && this.healthy) {
         this.healthy = false;
         this.onChange();
       }

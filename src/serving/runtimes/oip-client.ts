@@ -22,13 +22,16 @@ export async function httpFailure(res: Response, server: string): Promise<Slipwa
   return new Unavailable(`model server ${server} answered ${res.status}: ${message}`, 1);
 }
 
-/** fetch that turns a refused or reset connection into Unavailable and keeps abort reasons. */
+/** The server could not be reached at all, as opposed to answering with an error. */
+export class Unreachable extends Unavailable {}
+
+/** fetch that turns a refused or reset connection into Unreachable and keeps abort reasons. */
 export async function call(url: string, init: RequestInit, signal: AbortSignal): Promise<Response> {
   try {
     return await fetch(url, { ...init, signal });
   } catch (e) {
     if (signal.aborted) throw signal.reason;
-    throw new Unavailable(`model server ${new URL(url).origin} is unreachable (${(e as Error).cause ? String((e as { cause: Error }).cause.message) : (e as Error).message})`, 1);
+    throw new Unreachable(`model server ${new URL(url).origin} is unreachable (${(e as Error).cause ? String((e as { cause: Error }).cause.message) : (e as Error).message})`, 1);
   }
 }
 
