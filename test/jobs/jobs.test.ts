@@ -197,11 +197,17 @@ for (const driver of drivers) {
     it('registers a model output from the file the job wrote, and gives a later job that version as an input directory', async () => {
       const src = join(t.dataDir, `lr-${driver}.onnx`);
       writeFileSync(src, logisticRegressionOnnx());
-      const j = await submit({ command: ['sh', '-c', `mkdir -p out && cp ${src} out/model.onnx`], outputs: { model: { path: 'out/model.onnx', model: 'lr-job' } } });
+      const j = await submit({
+        command: ['sh', '-c', `mkdir -p out/dir/sub && cp ${src} out/model.onnx && cp ${src} out/dir/model.onnx && echo note > out/dir/sub/README`],
+        outputs: { model: { path: 'out/model.onnx', model: 'lr-job' }, dir: { path: 'out/dir', model: 'lr-dir' } },
+      });
       const done = await settled(j.id);
       assert.equal(done.state, 'succeeded', await logText(j.id));
       const v = await ok('GET', `${ws}/models/lr-job/versions/1`);
       assert.equal(v.runId, j.runId);
+      // A directory is registered whole (as an MLflow model directory would be).
+      const files = await ok('GET', `${ws}/models/lr-dir/versions/1`);
+      assert.deepEqual((files.files as Array<{ path: string }>).map((f) => f.path).sort(), ['model.onnx', 'sub/README']);
       const reader = await submit({ command: ['sh', '-c', 'ls "$SLIPWAY_INPUT_M"'], inputs: { m: 'models:/lr-job/1' } });
       assert.equal((await settled(reader.id)).state, 'succeeded');
       assert.match(await logText(reader.id), /^model\.onnx$/m);
