@@ -3,6 +3,7 @@ import { version } from '../server/version.js';
 import { registerApplyCommands } from './apply.js';
 import { registerAuditCommands } from './audit.js';
 import { registerDatasetCommands } from './datasets.js';
+import { registerPipelineCommands } from './pipelines.js';
 import { registerJobCommands } from './jobs.js';
 import { registerEndpointCommands } from './endpoints.js';
 import { CliError } from './client.js';
@@ -35,6 +36,7 @@ registerEndpointCommands(program);
 registerRolloutCommands(program);
 registerApplyCommands(program);
 registerJobCommands(program);
+registerPipelineCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CliError) {

@@ -15,6 +15,15 @@ interface Version extends Obj {
   status: string;
   aliases: string[];
   signature: { inputs: Array<{ name: string; type: string | null; shape: unknown[] }>; outputs: Array<{ name: string; type: string | null; shape: unknown[] }> } | null;
+  tags?: Array<{ key: string; value: string }>;
+}
+
+/** Evaluation results the pipeline `evaluate` step stored as `slipway.metrics.*` tags, as one line. */
+function metricsOf(v: Version): Record<string, string> {
+  const tags = v.tags ?? [];
+  const m = tags.filter((t) => t.key.startsWith('slipway.metrics.') && t.key !== 'slipway.metrics.dataset').map((t) => `${t.key.slice(16)}=${Math.round(Number(t.value) * 1e4) / 1e4}`);
+  const on = tags.find((t) => t.key === 'slipway.metrics.dataset')?.value;
+  return m.length ? { metrics: `${m.join(' ')}${on ? ` (on ${on})` : ''}` } : {};
 }
 interface FileCheck {
   path: string;
@@ -119,7 +128,7 @@ export function registerModelCommands(program: Command) {
       }
       const v = await api.get<Version & { files: Obj[] }>(`${modelPath(o.workspace, name)}/versions/${enc(version)}`);
       if (fmt(cmd) === 'json') return printObject('json', v);
-      printObject('table', { model: v.name, version: v.version, status: v.status, stage: v.stage, aliases: v.aliases, digest: v.digest, source: v.source, run: v.runId, inputs: sig(v.signature?.inputs), outputs: sig(v.signature?.outputs) });
+      printObject('table', { model: v.name, version: v.version, status: v.status, stage: v.stage, aliases: v.aliases, digest: v.digest, source: v.source, run: v.runId, inputs: sig(v.signature?.inputs), outputs: sig(v.signature?.outputs), ...metricsOf(v) });
       printRows('table', v.files, ['path', 'size', 'sha256']);
     });
 
