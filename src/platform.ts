@@ -11,6 +11,8 @@ import { registryResolver } from './serving/deployments.model.js';
 import { createServing, type Serving } from './serving/service.js';
 import { RolloutService } from './rollout/service.js';
 import { createTelemetry, type Telemetry } from './telemetry/service.js';
+import { monitorHandler } from './monitoring/apply.js';
+import { MonitoringService } from './monitoring/service.js';
 import { createTracking, type Tracking } from './tracking/service.js';
 import { JobService } from './jobs/service.js';
 import { JobWorker } from './jobs/worker.js';
@@ -32,6 +34,7 @@ export interface Platform {
   registry: Registry;
   serving: Serving;
   telemetry: Telemetry;
+  monitoring: MonitoringService;
   rollouts: RolloutService;
   apply: ApplyEngine;
   jobs: JobService;
@@ -59,6 +62,8 @@ export async function createPlatform(config: Config): Promise<Platform> {
     for (const prefix of [joinKey('datasets', ws), joinKey(REGISTRY_ROOT, ws), joinKey('mlflow-artifacts', 'w', ws)]) await artifacts.delete(prefix);
   });
   const datasets = new DatasetService({ db: store.db, authz: access.authz, artifacts, tmpDir: join(config.dataDir, 'tmp'), onVersion: (v, source) => pipelineTrigger(() => pipelines.onDatasetVersion(v.workspace, v.dataset, v.version, source)) });
+  const telemetry = createTelemetry({ db: store.db, authz: access.authz });
+  const monitoring = new MonitoringService({ db: store.db, authz: access.authz, datasets, registry, telemetry });
   const jobs = new JobService({ db: store.db, authz: access.authz, tracking, datasets, registry, config: config.jobs });
   // Triggers (a model version or dataset version created) start pipeline runs off the caller's path.
   const pipelines: PipelineService = new PipelineService({ db: store.db, authz: access.authz, access, tracking, datasets, registry, jobs: jobs.store, config: config.jobs, log: (m) => console.warn(m) });
@@ -72,9 +77,10 @@ export async function createPlatform(config: Config): Promise<Platform> {
     tracking,
     registry,
     serving,
-    telemetry: createTelemetry({ db: store.db, authz: access.authz }),
+    telemetry,
+    monitoring,
     rollouts,
-    apply: createApply({ serving, rollouts, authz: access.authz }).register(pipelineHandler(pipelines)),
+    apply: createApply({ serving, rollouts, authz: access.authz }).register(pipelineHandler(pipelines)).register(monitorHandler(monitoring)),
     jobs,
     pipelines,
     pipelineScheduler: (opts) => new PipelineScheduler(pipelines, { pollMs: config.jobs.pollMs, log: opts.log }),

@@ -55,6 +55,7 @@ export class Mirror {
 
   private send(e: LiveEndpoint, d: LiveDeployment, inputs: Tensors, live: Tensors | null): void {
     const count = (outcome: MirrorOutcome) => this.counter(e.name, d.name, outcome).inc();
+    if (d.retiring) return count('not_ready');
     if (d.failure !== null) {
       // A deployment still starting is not measured; one that failed to start is a mirror failure.
       if (!d.settled) return count('not_ready');

@@ -14,6 +14,7 @@ import type { Tensors, TensorInfo } from '../serving/predictor.js';
 import type { Serving } from '../serving/service.js';
 import { Invalid, NotFound, SlipwayError, Unavailable } from '../shared/errors.js';
 import { GatewayAuth, type TokenChecker } from './auth.js';
+import { feedbackRoute, isFeedback, type FeedbackSink } from './feedback.js';
 import { snapshot, type PendingCapture } from './capture.js';
 import { deploymentUsageMetrics, gatewayMetrics, labelled } from './metrics.js';
 import { Mirror, type MirrorOptions } from './mirror.js';
@@ -31,6 +32,8 @@ export interface GatewayOptions {
   telemetry: Omit<TelemetryWriterOptions, 'metrics' | 'log'>;
   /** Bounds of mirrored (shadow) traffic. */
   mirror?: MirrorOptions;
+  /** Where ground-truth feedback goes; without it the feedback route is absent. */
+  feedback?: FeedbackSink;
 }
 
 interface GatewayState {
@@ -101,7 +104,7 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
     req.gateway = { endpoint, deployment: null, capture: null };
     await auth.check(req, endpoint);
     // Only inference spends the budget; metadata and readiness probes do not.
-    const wait = req.method === 'POST' ? (endpoint.bucket?.take() ?? 0) : 0;
+    const wait = req.method === 'POST' && !isFeedback(req) ? (endpoint.bucket?.take() ?? 0) : 0;
     if (wait > 0) {
       metrics.throttled.inc({ endpoint: name });
       metrics.throttleDelay.observe({ endpoint: name }, wait);
@@ -114,7 +117,7 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
     requestsBy(g.endpoint.name, g.deployment?.name ?? '-', String(reply.statusCode)).inc();
     durationBy(g.endpoint.name).observe(reply.elapsedTime / 1000);
     // Rollups count inference only: readiness probes and metadata reads would drown it.
-    if (req.method === 'POST') writer.observe(g.endpoint.id, g.deployment?.name ?? '-', reply.statusCode, reply.elapsedTime);
+    if (req.method === 'POST' && !isFeedback(req)) writer.observe(g.endpoint.id, g.deployment?.name ?? '-', reply.statusCode, reply.elapsedTime);
     if (g.capture) {
       g.capture.status = reply.statusCode;
       g.capture.latencyMs = reply.elapsedTime;
@@ -233,6 +236,8 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
     if (!ready) throw new Unavailable(`deployment '${d.name}' of endpoint '${e.name}' has no healthy instance`, 1);
     return { name: e.name, ready };
   });
+
+  if (opts.feedback) feedbackRoute(app, opts.feedback);
 
   app.get('/v2/health/live', { config: inference, schema: { tags, summary: 'Open Inference Protocol liveness' } }, async () => ({ live: true }));
   app.get('/v2/health/ready', { config: inference, schema: { tags, summary: 'Open Inference Protocol readiness: routing is loaded' } }, async () => {

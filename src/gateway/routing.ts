@@ -32,6 +32,11 @@ export class LiveDeployment {
     readonly model: { name: string; version: number },
   ) {}
 
+  /** Replaced or removed: it finishes what it has and takes nothing new by choice (mirrors skip it). */
+  get retiring(): boolean {
+    return this.retired;
+  }
+
   async predict(inputs: Tensors, opts: PredictOptions = {}): Promise<Tensors> {
     this.inFlight++;
     try {

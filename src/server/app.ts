@@ -11,6 +11,7 @@ import { servingRoutes } from '../serving/routes.js';
 import { applyRoutes } from '../apply/routes.js';
 import { gatewayRoutes } from '../gateway/routes.js';
 import { telemetryRoutes } from '../telemetry/routes.js';
+import { monitorRoutes } from '../monitoring/routes.js';
 import { rolloutRoutes } from '../rollout/routes.js';
 import { jobRoutes } from '../jobs/routes.js';
 import { pipelineRoutes } from '../jobs/pipelines/routes.js';
@@ -73,13 +74,14 @@ export async function buildApp(platform: Platform, opts: AppOptions): Promise<Fa
     await app.register(artifactProxyRoutes, { proxy: platform.registry.proxy, maxBytes: platform.config.maxArtifactBytes });
     await app.register(servingRoutes, { serving: platform.serving });
     await app.register(telemetryRoutes, { telemetry: platform.telemetry });
+    await app.register(monitorRoutes, { monitors: platform.monitoring });
     await app.register(rolloutRoutes, { rollouts: platform.rollouts });
     await app.register(jobRoutes, { jobs: platform.jobs });
     await app.register(pipelineRoutes, { pipelines: platform.pipelines });
     await app.register(applyRoutes, { engine: platform.apply });
   }
   if (opts.role === 'all' || opts.role === 'gateway') {
-    await app.register(gatewayRoutes, { serving: platform.serving, artifacts: platform.artifacts, authz: platform.access.authz, registry: metrics, processEnv: platform.config.childEnv, telemetry: { sink: platform.telemetry.sink } });
+    await app.register(gatewayRoutes, { serving: platform.serving, artifacts: platform.artifacts, authz: platform.access.authz, registry: metrics, processEnv: platform.config.childEnv, telemetry: { sink: platform.telemetry.sink }, feedback: { write: (id, items) => platform.monitoring.writeFeedback(id, items) } });
   }
   return app;
 }
