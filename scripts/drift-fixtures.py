@@ -108,21 +108,23 @@ SHIFTED = {"f1": 0.8, "f3": 1.2, "f4": -0.9}
 
 
 def acceptance():
-    ref_rows, cur_rows, shifted_rows = 600, 400, 400
+    ref_rows, cur_rows = 600, 400
     ref = {f: sample(bell(100 + i, ref_rows, round_to=1000)) for i, f in enumerate(FEATURES)}
     cur = {f: sample(bell(200 + i, cur_rows, round_to=1000)) for i, f in enumerate(FEATURES)}
     shifted = {f: np.round((cur[f] + SHIFTED.get(f, 0.0)) * 1000) / 1000 for f in FEATURES}
+    # The gateway feeds the model float32 tensors and captures what the model saw.
+    f32 = lambda xs: xs.astype(np.float32).astype(float)
     def report(current):
         out = {}
         for f in FEATURES:
-            r = stats.ks_2samp(ref[f], current[f], method="auto")
+            r = stats.ks_2samp(ref[f], f32(current[f]), method="auto")
             out[f] = {"statistic": float(r.statistic), "pValue": float(r.pvalue)}
         return out
-    # Model: score = sigmoid-free probability from f0 (the model outputs f0 mapped into [0,1]);
-    # labels are a deterministic function of the row; feedback covers the even rows.
-    u = lcg(999, cur_rows)
-    score = np.clip((cur["f0"] + 2.0) / 4.0, 0.0, 1.0).astype(np.float32).astype(float)
-    labels = (u < score).astype(int)
+    # The model is linear: output = 0.25*f0 + 0.5 in float32 (ONNX MatMul + Add),
+    # read as the positive class's probability. Labels are drawn from it, so it is
+    # calibrated; feedback covers the even rows.
+    score = (cur["f0"].astype(np.float32) * np.float32(0.25) + np.float32(0.5)).astype(float)
+    labels = (lcg(999, cur_rows) < score).astype(int)
     half = np.arange(cur_rows) % 2 == 0
     predicted = (score[half] >= 0.5).astype(int)
     return {

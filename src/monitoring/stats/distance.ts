@@ -3,27 +3,10 @@
  */
 import { countAtMost, quantileSorted } from './sort.js';
 
-/** scipy.stats.wasserstein_distance: ∫|F1 − F2| over the pooled sample, one merge pass. */
-export function wasserstein(a: Float64Array, b: Float64Array): number {
-  const n1 = a.length;
-  const n2 = b.length;
-  let i = 0;
-  let j = 0;
-  let sum = 0;
-  let prev = NaN;
-  let diff = 0;
-  while (i < n1 || j < n2) {
-    const x = j >= n2 || (i < n1 && a[i] <= b[j]) ? a[i] : b[j];
-    if (prev === prev) sum += diff * (x - prev);
-    while (i < n1 && a[i] <= x) i++;
-    while (j < n2 && b[j] <= x) j++;
-    diff = Math.abs(i / n1 - j / n2);
-    prev = x;
-  }
-  return sum;
-}
-
-/** The KS statistic and the Wasserstein-1 distance in one merge pass (what allNumerical reads). */
+/**
+ * One merge pass over two sorted samples: the KS statistic max |F1 − F2| and
+ * scipy.stats.wasserstein_distance ∫|F1 − F2|, both over the pooled values.
+ */
 export function ecdfDistances(a: Float64Array, b: Float64Array): { ks: number; wasserstein: number } {
   const n1 = a.length;
   const n2 = b.length;
@@ -46,6 +29,9 @@ export function ecdfDistances(a: Float64Array, b: Float64Array): { ks: number; w
   }
   return { ks: Math.max(max, Math.min(1, -min)), wasserstein: sum };
 }
+
+/** scipy.stats.wasserstein_distance of two sorted samples. */
+export const wasserstein = (a: Float64Array, b: Float64Array): number => ecdfDistances(a, b).wasserstein;
 
 /** Population standard deviation (numpy std, ddof=0), two-pass. */
 export function std(a: Float64Array): number {

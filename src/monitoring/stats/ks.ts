@@ -4,6 +4,7 @@
  * have at most 10 000 values (the statistic is then rounded to h/lcm(n1, n2)
  * as SciPy does), otherwise the asymptotic one, kstwo.sf(D, round(n1·n2/(n1+n2))).
  */
+import { ecdfDistances } from './distance.js';
 import { kolmogorovSf } from './kolmogorov.js';
 
 const MAX_EXACT_N = 10_000;
@@ -14,31 +15,12 @@ export interface KsResult {
   mode: 'exact' | 'asymp';
 }
 
-/** max |F1 - F2| over the pooled sample, from two sorted samples, in one merge pass. */
-export function ksStatistic(a: Float64Array, b: Float64Array): number {
-  const n1 = a.length;
-  const n2 = b.length;
-  let i = 0;
-  let j = 0;
-  let max = 0;
-  let min = 0;
-  while (i < n1 || j < n2) {
-    const x = j >= n2 || (i < n1 && a[i] <= b[j]) ? a[i] : b[j];
-    while (i < n1 && a[i] <= x) i++;
-    while (j < n2 && b[j] <= x) j++;
-    const d = i / n1 - j / n2;
-    if (d > max) max = d;
-    if (d < min) min = d;
-  }
-  return Math.max(max, Math.min(1, -min));
-}
-
 /** `statistic` may be given when a merge pass already computed it. */
 export function ksTwoSample(a: Float64Array, b: Float64Array, statistic?: number): KsResult {
   const n1 = a.length;
   const n2 = b.length;
   if (!n1 || !n2) return { statistic: NaN, pValue: NaN, mode: 'exact' };
-  let d = statistic ?? ksStatistic(a, b);
+  let d = statistic ?? ecdfDistances(a, b).ks;
   if (Math.max(n1, n2) <= MAX_EXACT_N) {
     const g = gcd(n1, n2);
     const lcm = (n1 / g) * n2;

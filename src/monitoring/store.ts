@@ -1,0 +1,74 @@
+import type { Kysely } from 'kysely';
+import { tables, type Db } from '../store/db.js';
+import type { FeedbackRow, MonitorRow, MonitorRunRow, MonitoringTables } from './tables.js';
+
+const t = (db: Db): Kysely<MonitoringTables> => tables<MonitoringTables>(db);
+const CHUNK = 500;
+
+const monitorRow = (r: MonitorRow): MonitorRow => ({ ...r, id: Number(r.id), workspace_id: Number(r.workspace_id), created_at: Number(r.created_at), updated_at: Number(r.updated_at) });
+const runRow = (r: MonitorRunRow): MonitorRunRow => ({ ...r, id: Number(r.id), monitor_id: Number(r.monitor_id), at: Number(r.at), window_from: Number(r.window_from), window_to: Number(r.window_to) });
+
+/** SQL of monitors, their runs and endpoint feedback. No rules here. */
+export class MonitoringStore {
+  constructor(private readonly db: Db) {}
+
+  async get(workspaceId: number, name: string, db: Db = this.db): Promise<MonitorRow | null> {
+    const r = await t(db).selectFrom('monitors').selectAll().where('workspace_id', '=', workspaceId).where('name', '=', name).executeTakeFirst();
+    return r ? monitorRow(r) : null;
+  }
+
+  async list(workspaceId: number): Promise<MonitorRow[]> {
+    return (await t(this.db).selectFrom('monitors').selectAll().where('workspace_id', '=', workspaceId).orderBy('name').execute()).map(monitorRow);
+  }
+
+  /** Creates or replaces the spec of a monitor; answers the row and whether it was new. */
+  async upsert(db: Db, workspaceId: number, name: string, endpoint: string, spec: string, by: string, now: number): Promise<MonitorRow> {
+    const r = await t(db)
+      .insertInto('monitors')
+      .values({ workspace_id: workspaceId, name, endpoint, spec, created_by: by, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.columns(['workspace_id', 'name']).doUpdateSet({ endpoint, spec, updated_at: now }))
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return monitorRow(r);
+  }
+
+  async delete(db: Db, id: number): Promise<void> {
+    await t(db).deleteFrom('monitors').where('id', '=', id).execute();
+  }
+
+  async addRun(db: Db, r: Omit<MonitorRunRow, 'id'>): Promise<MonitorRunRow> {
+    return runRow(await t(db).insertInto('monitor_runs').values(r).returningAll().executeTakeFirstOrThrow());
+  }
+
+  async runs(monitorId: number, limit: number): Promise<MonitorRunRow[]> {
+    return (await t(this.db).selectFrom('monitor_runs').selectAll().where('monitor_id', '=', monitorId).orderBy('id', 'desc').limit(limit).execute()).map(runRow);
+  }
+
+  async run(monitorId: number, id: number): Promise<MonitorRunRow | null> {
+    const r = await t(this.db).selectFrom('monitor_runs').selectAll().where('monitor_id', '=', monitorId).where('id', '=', id).executeTakeFirst();
+    return r ? runRow(r) : null;
+  }
+
+  /** A request's newer feedback replaces the older. */
+  async writeFeedback(endpointId: number, rows: Array<{ requestId: string; value: unknown }>, at: number): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        const part = rows.slice(i, i + CHUNK).map((r) => ({ endpoint_id: endpointId, request_id: r.requestId, value: JSON.stringify(r.value), at }));
+        await t(tx)
+          .insertInto('endpoint_feedback')
+          .values(part)
+          .onConflict((oc) => oc.columns(['endpoint_id', 'request_id']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value'), at: eb.ref('excluded.at') })))
+          .execute();
+      }
+    });
+  }
+
+  async feedback(endpointId: number, requestIds: string[]): Promise<Map<string, unknown>> {
+    const out = new Map<string, unknown>();
+    for (let i = 0; i < requestIds.length; i += CHUNK) {
+      const rows: FeedbackRow[] = await t(this.db).selectFrom('endpoint_feedback').selectAll().where('endpoint_id', '=', endpointId).where('request_id', 'in', requestIds.slice(i, i + CHUNK)).execute();
+      for (const r of rows) out.set(r.request_id, JSON.parse(r.value));
+    }
+    return out;
+  }
+}
