@@ -90,7 +90,7 @@ for (const driver of drivers) {
 
     const monitor = (name: string, endpoint: string, extra: object = {}) =>
       ok('POST', `${ws}/monitors`, { name, endpoint, reference: 'datasets:/train/1', signals: ['data_drift', 'data_quality'], window: '1h', schedule: '0 * * * *', ...extra });
-    const run = async (name: string) => {
+    const run_ = async (name: string) => {
       const r = await t.call({ method: 'POST', url: `${ws}/monitors/${name}/runs`, payload: {} });
       assert.equal(r.statusCode, 201, r.body);
       return r.json();
@@ -111,7 +111,7 @@ for (const driver of drivers) {
 
     it('flags exactly the three shifted features, with SciPy\u2019s statistics', async () => {
       await monitor('shift-watch', 'shifted');
-      const report = await run('shift-watch');
+      const report = await run_('shift-watch');
       const d = report.signals.data_drift;
       checkKs(d.features, A.ksShifted);
       assert.deepEqual(d.features.filter((f: FeatureReport) => f.drifted).map((f: FeatureReport) => f.name), A.shifted);
@@ -129,7 +129,7 @@ for (const driver of drivers) {
 
     it('flags nothing on the same traffic unshifted', async () => {
       await monitor('plain-watch', 'plain');
-      const report = await run('plain-watch');
+      const report = await run_('plain-watch');
       const d = report.signals.data_drift;
       checkKs(d.features, A.ks);
       assert.deepEqual(d.features.filter((f: FeatureReport) => f.drifted), []);
@@ -145,7 +145,7 @@ for (const driver of drivers) {
       assert.equal(res.status, 200, body);
       assert.deepEqual(JSON.parse(body), { accepted: ROWS / 2 });
       await monitor('plain-perf', 'plain', { signals: ['model_performance', 'prediction_drift'], performance: { task: 'classification', output: 'output', minimum: { accuracy: 0.9 } } });
-      const p = (await run('plain-perf')).signals.model_performance;
+      const p = (await run_('plain-perf')).signals.model_performance;
       assert.equal(p.labelled, ROWS / 2);
       assert.ok(close(p.metrics.accuracy, A.accuracy), `accuracy ${p.metrics.accuracy} != sklearn ${A.accuracy}`);
       assert.ok(close(p.metrics.rocAuc, A.rocAuc), `roc auc ${p.metrics.rocAuc} != sklearn ${A.rocAuc}`);
@@ -154,7 +154,7 @@ for (const driver of drivers) {
       assert.deepEqual(p.breaches, ['accuracy < 0.9']);
     });
 
-    it('feedback needs the endpoint key and a label or value', async () => {
+    it('feedback needs the endpoint key and a label or value, and is not counted as inference', async () => {
       const wrong = await fetch(`${base}/endpoints/plain/feedback`, { method: 'POST', headers: { authorization: 'Bearer nope', 'content-type': 'application/json' }, body: JSON.stringify({ requestId: 'plain-1', label: 1 }) });
       assert.equal(wrong.status, 401);
       const empty = await send('plain', 'feedback', { requestId: 'plain-1' });
@@ -162,11 +162,46 @@ for (const driver of drivers) {
       assert.match(((await empty.json()) as { detail: string }).detail, /label/);
       const extra = await send('plain', 'feedback', { requestId: 'plain-1', label: 1, colour: 'red' });
       assert.equal(extra.status, 400);
+      // Not inference: no rollup row for them. One scored request after them is the marker that their batch was written.
+      const marker = await send('plain', 'score', { dataframe_split: { columns: A.features, data: [A.features.map((f) => A.current[f][0])] } });
+      assert.equal(marker.status, 200);
+      const minutes = await until('marker in the rollups', async () => {
+        const m = (await ok('GET', `${ws}/endpoints/plain/metrics?from=0`)).minutes as Array<{ deployment: string; requests: number }>;
+        return m.filter((x) => x.deployment === 'blue').reduce((sum, x) => sum + x.requests, 0) === ROWS + 1 ? m : undefined;
+      });
+      assert.deepEqual([...new Set(minutes.map((m) => m.deployment))], ['blue']);
+    });
+
+    it('reads the served version\u2019s training data through lineage, and its age for freshness', async () => {
+      const mlflow = '/api/2.0/mlflow';
+      const run = (await ok('POST', `${mlflow}/runs/create`, { experiment_id: '0', start_time: Date.now() - 3 * 86_400_000 })).run.info.run_id;
+      const dataset = await ok('GET', `${ws}/datasets/train/versions/1`);
+      await ok('POST', `${mlflow}/runs/log-inputs`, { run_id: run, datasets: [{ dataset: { name: 'train', digest: dataset.sha256, source_type: 'slipway', source: dataset.uri } }] });
+      await ok('POST', `${mlflow}/runs/update`, { run_id: run, status: 'FINISHED', end_time: Date.now() - 2 * 86_400_000 });
+      const m = await t.call({ method: 'POST', url: `${ws}/models/scorer/versions?filename=model.onnx&runId=${run}`, payload: linearOnnx({ weights: [0.25, 0, 0, 0, 0], bias: 0.5 }), headers: { 'content-type': 'application/octet-stream' } });
+      assert.equal(m.statusCode, 201, m.body);
+      await ok('POST', `${ws}/endpoints`, { name: 'trained', capture: { sample: 1 } });
+      await ok('POST', `${ws}/endpoints/trained/deployments`, { name: 'blue', model: 'models:/scorer/2' });
+      await ok('PUT', `${ws}/endpoints/trained/traffic`, { traffic: { blue: 100 } });
+      await monitor('trained-1d', 'trained', { reference: 'training', signals: ['data_drift', 'freshness'], freshness: { maxAge: '1d' } });
+      const stale = await run_('trained-1d');
+      assert.equal(stale.reference.source, 'datasets:/train/1');
+      assert.equal(stale.reference.rows, A.reference.f0.length);
+      const f = stale.signals.freshness;
+      assert.deepEqual([f.model, f.run, f.stale], ['models:/scorer/2', run, true]);
+      assert.ok(Math.abs(f.ageSeconds - 2 * 86_400) < 60, String(f.ageSeconds));
+      await monitor('trained-7d', 'trained', { reference: 'training', signals: ['freshness'], freshness: { maxAge: '7d' } });
+      assert.equal((await run_('trained-7d')).signals.freshness.stale, false);
+      // Version 1 has no training run: 'training' cannot resolve, and says why.
+      await monitor('untrained', 'plain', { reference: 'training' });
+      const r = await t.call({ method: 'POST', url: `${ws}/monitors/untrained/runs`, payload: {} });
+      assert.equal(r.statusCode, 400, r.body);
+      assert.match(r.body, /reference.*no training run/);
     });
 
     it('lists, shows with the last report, keeps reports, refuses bad specs by field', async () => {
       const list = await ok('GET', `${ws}/monitors`);
-      assert.deepEqual(list.monitors.map((m: { name: string }) => m.name), ['plain-perf', 'plain-watch', 'shift-watch']);
+      assert.deepEqual(list.monitors.map((m: { name: string }) => m.name), ['plain-perf', 'plain-watch', 'shift-watch', 'trained-1d', 'trained-7d', 'untrained']);
       const shown = await ok('GET', `${ws}/monitors/shift-watch`);
       assert.equal(shown.schedule, '0 * * * *');
       assert.equal(shown.lastRun.alerting, true);
