@@ -25,7 +25,7 @@ interface Report extends Record<string, unknown> {
   endpoint: string;
   window: { from: string; to: string };
   reference: { source: string; rows: number };
-  current: { rows: number; requests: number };
+  current: { rows: number; requests: number; truncated?: boolean };
   alerting: boolean;
   signals: Record<string, unknown>;
 }
@@ -33,7 +33,8 @@ interface Report extends Record<string, unknown> {
 const wsOption = ['-w, --workspace <workspace>', 'workspace', 'default'] as const;
 const base = (ws: string) => `/api/v1/workspaces/${enc(ws)}/monitors`;
 const BARS = '▁▂▃▄▅▆▇█';
-const num = (v: number | null | undefined, d = 4) => (v === null || v === undefined ? (v === null ? '∞' : '') : Math.abs(v) > 0 && Math.abs(v) < 10 ** -d ? v.toExponential(2) : String(Math.round(v * 10 ** d) / 10 ** d));
+// JSON carries infinite statistics (and those of an empty sample) as null.
+const num = (v: number | null | undefined, d = 4) => (v === null || v === undefined ? (v === null ? '-' : '') : Math.abs(v) > 0 && Math.abs(v) < 10 ** -d ? v.toExponential(2) : String(Math.round(v * 10 ** d) / 10 ** d));
 
 /** A histogram as a row of block characters, scaled to its tallest bin. */
 export function sparkline(counts: number[]): string {
@@ -58,7 +59,7 @@ function printDrift(title: string, d: DriftSignal) {
 }
 
 function printReport(r: Report) {
-  printObject('table', { monitor: r.monitor, endpoint: r.endpoint, window: `${r.window.from} .. ${r.window.to}`, reference: `${r.reference.source} (${r.reference.rows} rows)`, current: `${r.current.rows} rows from ${r.current.requests} requests`, alerting: r.alerting ? 'YES' : 'no' });
+  printObject('table', { monitor: r.monitor, endpoint: r.endpoint, window: `${r.window.from} .. ${r.window.to}`, reference: `${r.reference.source} (${r.reference.rows} rows)`, current: `${r.current.rows} rows from ${r.current.requests} requests${r.current.truncated ? ' (window truncated to its oldest requests)' : ''}`, alerting: r.alerting ? 'YES' : 'no' });
   for (const [name, s] of Object.entries(r.signals)) {
     if (name === 'data_drift' || name === 'prediction_drift') printDrift(name, s as DriftSignal);
     else if (name === 'data_quality') {

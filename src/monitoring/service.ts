@@ -29,10 +29,14 @@ export interface MonitorReport {
   at: string;
   window: { from: string; to: string };
   reference: { source: string; rows: number };
-  current: { rows: number; requests: number };
+  /** `truncated`: the window held more than MAX_CAPTURES requests; the oldest MAX_CAPTURES were read. */
+  current: { rows: number; requests: number; truncated?: true };
   alerting: boolean;
   signals: Record<string, unknown>;
 }
+
+/** Captured requests a run reads at most from its window. */
+export const MAX_CAPTURES = 100_000;
 
 const view = (workspace: string, r: MonitorRow): MonitorView => ({
   ...(JSON.parse(r.spec) as MonitorSpec),
@@ -119,7 +123,8 @@ export class MonitoringService {
 
   private async compute(ctx: Ctx, workspace: string, spec: MonitorSpec, endpoint: EndpointRow, from: number, to: number): Promise<Omit<MonitorReport, 'id'>> {
     const filter = (c: CaptureView) => c.status === 200 && (!spec.deployment || c.deployment === spec.deployment);
-    const captures = (await this.deps.telemetry.captureWindow(endpoint.name, from, to)).filter(filter);
+    const window = await this.deps.telemetry.captureWindow(endpoint.name, from, to, MAX_CAPTURES);
+    const captures = window.filter(filter);
     const served = await this.served(workspace, endpoint, spec.deployment);
     const ref = await loadReference(this.deps, ctx, parseReference(spec.reference), { workspace, endpoint: endpoint.name, now: to, served, filter });
     const features = featureSample(captures).sample;
@@ -156,7 +161,7 @@ export class MonitoringService {
       at: new Date(to).toISOString(),
       window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
       reference: { source: ref.source, rows: ref.features.rows },
-      current: { rows: features.rows, requests: captures.length },
+      current: { rows: features.rows, requests: captures.length, ...(window.length === MAX_CAPTURES ? { truncated: true as const } : {}) },
       alerting,
       signals,
     };
