@@ -42,7 +42,7 @@ export interface Platform {
   /** A job worker over this platform (worker role and `up`); `serverUrl` is where jobs reach the API. */
   jobWorker(opts: { serverUrl?: string; log: (msg: string) => void }): JobWorker;
   /** Advances pipeline runs and fires their schedules (worker role and `up`). */
-  pipelineScheduler(opts: { log: (msg: string) => void }): PipelineScheduler;
+  pipelineScheduler(opts: { log: (msg: string) => void; now?: () => number }): PipelineScheduler;
   close(): Promise<void>;
 }
 
@@ -83,7 +83,7 @@ export async function createPlatform(config: Config): Promise<Platform> {
     apply: createApply({ serving, rollouts, authz: access.authz }).register(pipelineHandler(pipelines)).register(monitorHandler(monitoring)),
     jobs,
     pipelines,
-    pipelineScheduler: (opts) => new PipelineScheduler(pipelines, { pollMs: config.jobs.pollMs, log: opts.log }),
+    pipelineScheduler: (opts) => new PipelineScheduler(pipelines, { pollMs: config.jobs.pollMs, ...opts }),
     jobWorker: (opts) =>
       new JobWorker({ store: jobs.store, access, tracking, artifacts, datasets, registry, config: config.jobs, workRoot: join(config.dataDir, 'jobs'), childEnv: config.childEnv, serverUrl: config.jobs.serverUrl ?? opts.serverUrl, log: opts.log }),
     close: async () => {

@@ -14,12 +14,14 @@ export class PipelineScheduler {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private stopped = true;
-  private checkedUpTo = Date.now();
+  private checkedUpTo: number;
 
   constructor(
     private readonly pipelines: PipelineService,
     private readonly opts: { pollMs: number; log: (msg: string) => void; now?: () => number },
-  ) {}
+  ) {
+    this.checkedUpTo = this.now();
+  }
 
   start(): void {
     if (!this.stopped) return;
