@@ -9,7 +9,6 @@ import * as m0007 from './0007_deployment_windows.js';
 import * as m0008 from './0008_rollouts.js';
 import * as m0009 from './0009_jobs.js';
 import * as m0010 from './0010_pipelines.js';
-import * as m0010 from './0010_pipelines.js';
 import * as m0011 from './0011_monitoring.js';
 
 /** Versioned migrations, in order. Append only: never edit a shipped one. */
@@ -23,7 +22,6 @@ const migrations: Record<string, Migration> = {
   '0007_deployment_windows': m0007,
   '0008_rollouts': m0008,
   '0009_jobs': m0009,
-  '0010_pipelines': m0010,
   '0010_pipelines': m0010,
   '0011_monitoring': m0011,
 };
