@@ -135,7 +135,31 @@ def acceptance():
         "ks": report(cur), "ksShifted": report(shifted),
         "labels": labels.tolist(),
         "accuracy": float(metrics.accuracy_score(labels[half], predicted)),
+        "precision": float(metrics.precision_score(labels[half], predicted)),
+        "recall": float(metrics.recall_score(labels[half], predicted)),
+        "f1": float(metrics.f1_score(labels[half], predicted)),
         "rocAuc": float(metrics.roc_auc_score(labels[half], score[half])),
+    }
+
+
+def performance():
+    """Metrics on small deterministic data: tied scores for ROC AUC, and regression errors."""
+    u = lcg(31, 300)
+    scores = np.round(lcg(32, 300) * 10) / 10          # many ties
+    labels = (u < scores).astype(int)
+    predicted = (scores >= 0.5).astype(int)
+    actual = sample(bell(33, 250, scale=3.0, shift=10.0))
+    guess = actual + sample(bell(34, 250, scale=0.5))
+    return {
+        "labels": labels.tolist(), "scores": scores.tolist(),
+        "accuracy": float(metrics.accuracy_score(labels, predicted)),
+        "precision": float(metrics.precision_score(labels, predicted)),
+        "recall": float(metrics.recall_score(labels, predicted)),
+        "f1": float(metrics.f1_score(labels, predicted)),
+        "rocAuc": float(metrics.roc_auc_score(labels, scores)),
+        "actual": actual.tolist(), "predicted": guess.tolist(),
+        "mae": float(metrics.mean_absolute_error(actual, guess)),
+        "rmse": float(np.sqrt(metrics.mean_squared_error(actual, guess))),
     }
 
 
@@ -157,7 +181,7 @@ def main():
         categorical_case("many", [int(x) for x in np.arange(1, 41) * 7], [int(x) for x in (np.arange(40, 0, -1) * 5 + 3)]),
         categorical_case("unseen in current", [10, 20, 30, 40], [12, 0, 33, 35]),
     ]
-    out = {"numerical": numerical, "categorical": categorical, "kstwo": kstwo_cases(), "acceptance": acceptance()}
+    out = {"numerical": numerical, "categorical": categorical, "kstwo": kstwo_cases(), "acceptance": acceptance(), "performance": performance()}
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
 

@@ -75,6 +75,18 @@ describe('slipway monitor CLI and kind: Monitor', () => {
     assert.match(show.stdout, /alerting .*YES/);
   });
 
+  it('takes a past production window as reference, and drift of the outputs', async () => {
+    const c = await t.call({ method: 'POST', url: `${ws}/monitors`, payload: { name: 'm4', endpoint: 'ep', reference: 'production:1h..1s', signals: ['data_drift', 'prediction_drift'] } });
+    assert.equal(c.statusCode, 201, c.body);
+    const report = (await t.call({ method: 'POST', url: `${ws}/monitors/m4/runs`, payload: {} })).json();
+    assert.match(report.reference.source, /^production:\S+\.\.\S+$/);
+    assert.equal(report.reference.rows, N);
+    // The same captures on both sides: nothing moved.
+    const [y] = report.signals.prediction_drift.features;
+    assert.deepEqual([y.name, y.type, y.method, y.statistic, y.pValue, y.drifted], ['y', 'numerical', 'ks', 0, 1, false]);
+    assert.deepEqual(report.signals.data_drift.features.map((f: { name: string; type: string; drifted: boolean }) => [f.name, f.type, f.drifted]), [['x', 'numerical', false], ['colour', 'categorical', false]]);
+  });
+
   it('applies kind: Monitor, a second apply changes nothing, export gives it back', async () => {
     const doc = { kind: 'Monitor', name: 'm3', endpoint: 'ep', reference: 'datasets:/ref/1', signals: ['data_drift'], methods: { numerical: 'wasserstein' }, window: '30m', schedule: '*/5 * * * *' };
     const apply = async () => {

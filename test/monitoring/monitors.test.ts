@@ -23,6 +23,9 @@ const A = fixtures.acceptance as {
   ksShifted: Record<string, { statistic: number; pValue: number }>;
   labels: number[];
   accuracy: number;
+  precision: number;
+  recall: number;
+  f1: number;
   rocAuc: number;
 };
 const ROWS = A.labels.length;
@@ -149,6 +152,7 @@ for (const driver of drivers) {
       assert.equal(p.labelled, ROWS / 2);
       assert.ok(close(p.metrics.accuracy, A.accuracy), `accuracy ${p.metrics.accuracy} != sklearn ${A.accuracy}`);
       assert.ok(close(p.metrics.rocAuc, A.rocAuc), `roc auc ${p.metrics.rocAuc} != sklearn ${A.rocAuc}`);
+      for (const k of ['precision', 'recall', 'f1'] as const) assert.ok(close(p.metrics[k], A[k]), `${k} ${p.metrics[k]} != sklearn ${A[k]}`);
       assert.equal(p.estimated.estimate, true);
       assert.ok(p.estimated.accuracy > 0.5 && p.estimated.accuracy < 1);
       assert.deepEqual(p.breaches, ['accuracy < 0.9']);

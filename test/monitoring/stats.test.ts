@@ -8,6 +8,7 @@ import { binCounts, jensenShannon, normalizedWasserstein, psi, quantileEdges, wa
 import { ksTwoSample } from '../../src/monitoring/stats/ks.js';
 import { kolmogorovSf } from '../../src/monitoring/stats/kolmogorov.js';
 import { sortedFinite } from '../../src/monitoring/stats/sort.js';
+import { classification, estimatedClassification, regression, rocAuc } from '../../src/monitoring/performance.js';
 import { close, FIXTURE_PATH, fixtures, sample } from './fixtures.js';
 
 const near = (actual: number, expected: number, what: string, rel = 1e-9) =>
@@ -109,4 +110,16 @@ test('allNumerical (one merge pass) agrees with the methods one by one', () => {
     near(all.psi, c.psi, 'psi');
     near(all.jensen_shannon, c.jensenShannon, 'jensen-shannon');
   }
+});
+
+test('classification and regression metrics equal scikit-learn (tied scores included)', () => {
+  const p = fixtures.performance;
+  const c = classification(p.labels, p.scores, 0.5);
+  for (const k of ['accuracy', 'precision', 'recall', 'f1', 'rocAuc'] as const) near(c[k]!, p[k], k);
+  const r = regression(p.actual, p.predicted);
+  near(r.mae, p.mae, 'mae');
+  near(r.rmse, p.rmse, 'rmse');
+  assert.equal(rocAuc([1, 1], [0.2, 0.9]), null, 'one class: no ROC AUC');
+  // CBPE on perfectly confident scores is the measured confusion.
+  assert.deepEqual(estimatedClassification([1, 1, 0, 0], 0.5), { accuracy: 1, precision: 1, recall: 1, f1: 1 });
 });
