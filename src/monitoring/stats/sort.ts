@@ -26,8 +26,8 @@ export function sortedFinite(values: ArrayLike<number>): Float64Array {
  */
 function radixSort(a: Float64Array): Float64Array {
   const n = a.length;
-  let src = a;
-  let dst = new Float64Array(n);
+  let src: Float64Array = a;
+  let dst: Float64Array = new Float64Array(n);
   const count = new Uint32Array(65536);
   for (let pass = 0; pass < 4; pass++) {
     const words = new Uint32Array(src.buffer, src.byteOffset, n * 2);
