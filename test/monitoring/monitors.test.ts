@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { principalWithToken, startTestApp, type TestApp } from '../helpers/app.js';
 import { linearOnnx } from '../helpers/onnx.js';
 import { until } from '../helpers/process.js';
 import { drivers } from '../helpers/stores.js';
@@ -201,6 +201,21 @@ for (const driver of drivers) {
       const r = await t.call({ method: 'POST', url: `${ws}/monitors/untrained/runs`, payload: {} });
       assert.equal(r.statusCode, 400, r.body);
       assert.match(r.body, /reference.*no training run/);
+    });
+
+    it('needs monitor.write to change, workspace.read to see, metrics.read to run', async () => {
+      const reader = await principalWithToken(t, 'rita');
+      const watcher = await principalWithToken(t, 'mona', 'service');
+      for (const [principal, role] of [['rita', 'reader'], ['mona', 'reader'], ['mona', 'metrics-reader']]) {
+        const r = await t.call({ method: 'POST', url: `${ws}/roles`, payload: { principal, role } });
+        assert.ok(r.statusCode < 300, r.body);
+      }
+      const spec = { name: 'by-rita', endpoint: 'plain', reference: 'datasets:/train/1', signals: ['data_drift'] };
+      assert.equal((await t.call({ method: 'POST', url: `${ws}/monitors`, payload: spec, token: reader })).statusCode, 403);
+      assert.equal((await t.call({ method: 'GET', url: `${ws}/monitors/plain-watch`, token: reader })).statusCode, 200);
+      assert.equal((await t.call({ method: 'POST', url: `${ws}/monitors/plain-watch/runs`, payload: {}, token: reader })).statusCode, 403);
+      assert.equal((await t.call({ method: 'POST', url: `${ws}/monitors/plain-watch/runs`, payload: {}, token: watcher })).statusCode, 201);
+      assert.equal((await t.call({ method: 'DELETE', url: `${ws}/monitors/plain-watch`, token: watcher })).statusCode, 403);
     });
 
     it('lists, shows with the last report, keeps reports, refuses bad specs by field', async () => {
