@@ -8,6 +8,7 @@ import { checkInputs, type IoDeps } from './io.js';
 import { renderKubernetesJob } from './render-k8s.js';
 import type { JobCreate, JobDocument } from './schema.js';
 import { checkJob } from './spec.js';
+import { queuedJobRow } from './queued.js';
 import { JobStore } from './store.js';
 import type { JobLogRow, JobRow } from './tables.js';
 import { jobView, type JobView } from './views.js';
@@ -57,29 +58,7 @@ export class JobService {
     await this.deps.tracking.runs.update(ctx, workspace, run.info.runId, { status: 'SCHEDULED' });
     return this.deps.authz.mutate(ctx, audit, async (tx, ws) => {
       const now = this.now();
-      const row = await this.store.insert(tx, {
-        workspace_id: Number(ws!.id),
-        name: job.name,
-        kind: job.kind,
-        spec: JSON.stringify(job.spec),
-        state: 'queued',
-        priority: job.priority,
-        max_retries: job.maxRetries,
-        timeout_ms: job.timeoutMs,
-        resource_class: job.resourceClass,
-        run_after: now,
-        lease_owner: null,
-        lease_expires_at: null,
-        exit_code: null,
-        started_at: null,
-        finished_at: null,
-        experiment_id: Number(experimentId),
-        run_id: run.info.runId,
-        principal_id: ctx.principal.id,
-        created_by: ctx.principal.name,
-        created_at: now,
-        updated_at: now,
-      });
+      const row = await this.store.insert(tx, queuedJobRow(job, { workspaceId: Number(ws!.id), experimentId, runId: run.info.runId, ctx, now }));
       return jobView(row, ws!.name, []);
     });
   }

@@ -1,11 +1,13 @@
 import type { Access } from '../../access/service.js';
 import type { Authorizer } from '../../access/authorizer.js';
 import type { Ctx } from '../../access/principal.js';
-import { isSlipwayError } from '../../shared/errors.js';
+import { Invalid, isSlipwayError } from '../../shared/errors.js';
 import type { Tracking } from '../../tracking/service.js';
 import type { JobsConfig } from '../config.js';
 import type { IoDeps } from '../io.js';
-import type { JobCreate } from '../schema.js';
+import { Value } from '@sinclair/typebox/value';
+import { JobCreate } from '../schema.js';
+import { queuedJobRow } from '../queued.js';
 import { checkJob, type JobSpec } from '../spec.js';
 import type { JobStore } from '../store.js';
 import { readResult, type StepJobSpec } from '../steps/index.js';
@@ -28,6 +30,12 @@ const DONE = new Set(['succeeded', 'cached']);
 const ACTIVE = new Set(['queued', 'running']);
 /** How long one advance may hold a run before another scheduler may take it. */
 const HOLD_MS = 60_000;
+
+/** A command step's `with` is a job definition: checked against the job schema, naming the step's field. */
+function checkCommandStep(step: string, given: Record<string, unknown>): void {
+  const error = Value.Errors(JobCreate, given).First();
+  if (error) throw Invalid.field(`steps.${step}.with${error.path.replaceAll('/', '.')}`, error.message.toLowerCase());
+}
 
 /** A principal as a service call context: a run acts with the rights of whoever started (or applied) it. */
 export async function principalCtx(access: Access, principalId: number, requestId: string): Promise<Ctx> {
@@ -126,7 +134,7 @@ export class PipelineEngine {
       const pinned = await pinInputs(this.d, ctx, workspace, s.uses, given);
       const useCache = given.cache !== false;
       const hit = useCache ? await store.cached(run.workspace_id, pinned.key) : null;
-      if (hit !== null) {
+      if (hit !== null && (await this.stillThere(ctx, workspace, hit))) {
         await store.updateStep(run.id, s.name, { state: 'cached', cache_key: pinned.key, outputs: hit, started_at: now, finished_at: now });
         return;
       }
@@ -138,11 +146,24 @@ export class PipelineEngine {
     }
   }
 
+  /** Whether the versions a cached result names still exist (one deleted since must be made again). */
+  private async stillThere(ctx: Ctx, workspace: string, outputs: string): Promise<boolean> {
+    const refs = Object.values(JSON.parse(outputs) as Record<string, unknown>).filter((v) => typeof v === 'string' && (v.startsWith('models:/') || v.startsWith('datasets:/')));
+    try {
+      await pinInputs(this.d, ctx, workspace, 'check', { refs });
+      return true;
+    } catch (e) {
+      if (isSlipwayError(e) && e.code === 'not_found') return false;
+      throw e;
+    }
+  }
+
   /** Queues the step as a job with its own tracking run, audited as job.run on behalf of the run's principal. */
   private async submit(ctx: Ctx, workspace: string, run: RunRow, spec: PipelineSpec, s: StepSpec, given: Record<string, unknown>): Promise<number> {
     const { tracking, jobs, authz, config } = this.d;
     const experiment = `pipeline/${spec.name}`;
     const { cache: _cache, ...rest } = given;
+    if (s.uses === 'command') checkCommandStep(s.name, rest);
     const checked =
       s.uses === 'command'
         ? checkJob({ ...(rest as unknown as JobCreate), name: `${spec.name}/${s.name}`, experiment }, config.classes)
@@ -158,30 +179,7 @@ export class PipelineEngine {
     await tracking.runs.update(ctx, workspace, tr.info.runId, { status: 'SCHEDULED' });
     const audit = { action: 'job.run' as const, workspace, target: `pipeline/${spec.name}`, detail: { op: 'step', run: run.id, step: s.name, uses: s.uses } };
     return authz.mutate(ctx, audit, async (tx, ws) => {
-      const now = Date.now();
-      const row = await jobs.insert(tx, {
-        workspace_id: Number(ws!.id),
-        name: checked.name,
-        kind: s.uses,
-        spec: JSON.stringify(checked.spec),
-        state: 'queued',
-        priority: checked.priority,
-        max_retries: checked.maxRetries,
-        timeout_ms: checked.timeoutMs,
-        resource_class: checked.resourceClass,
-        run_after: now,
-        lease_owner: null,
-        lease_expires_at: null,
-        exit_code: null,
-        started_at: null,
-        finished_at: null,
-        experiment_id: Number(experimentId),
-        run_id: tr.info.runId,
-        principal_id: ctx.principal.id,
-        created_by: ctx.principal.name,
-        created_at: now,
-        updated_at: now,
-      });
+      const row = await jobs.insert(tx, queuedJobRow({ ...checked, kind: s.uses }, { workspaceId: Number(ws!.id), experimentId, runId: tr.info.runId, ctx, now: Date.now() }));
       return row.id;
     });
   }

@@ -123,6 +123,12 @@ for (const driver of drivers) {
       assert.ok(copy.tags.some((x: { key: string; value: string }) => x.key === 'slipway.source.dataset' && x.value === 'datasets:/loop/1'));
       await t.platform.pipelines.onModelRegistered('default', 'loopy', 1, done.steps[0].outputs.runId);
       assert.equal((await runs('self')).length, 1);
+
+      // A cached result whose version was deleted since is made again.
+      await ok('DELETE', `${ws}/models/loopy-copy/versions/1`, undefined, 204);
+      const again = await settle('self', (await ok('POST', `${ws}/pipelines/self/runs`, {}, 201)).id);
+      assert.deepEqual(again.steps.map((x: { state: string }) => x.state), ['cached', 'succeeded']);
+      assert.equal(again.steps[1].outputs.model, 'models:/loopy-copy/2');
     });
 
     it('a run caused by an alert records it; readers may not start runs; unknown params are refused by name', async () => {
@@ -134,6 +140,10 @@ for (const driver of drivers) {
       await ok('GET', `${ws}/pipelines/on-model`, undefined, 200, reader);
       const bad = await ok('POST', `${ws}/pipelines/on-model/runs`, { params: { nope: 1 } }, 400);
       assert.match(bad.detail, /params\.nope/);
+      await apply({ name: 'typo', steps: [{ name: 'hello', uses: 'command', with: { command: 'echo hi' } }] });
+      const typo = await settle('typo', (await ok('POST', `${ws}/pipelines/typo/runs`, {}, 201)).id);
+      assert.equal(typo.state, 'failed');
+      assert.match(typo.error, /step hello failed: .*steps\.hello\.with\.command.*array/);
     });
   });
 }
