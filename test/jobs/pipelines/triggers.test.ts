@@ -131,6 +131,28 @@ for (const driver of drivers) {
       assert.equal(again.steps[1].outputs.model, 'models:/loopy-copy/2');
     });
 
+    it('regressors are evaluated with mae, rmse and r2; explicit ranges name the rows outside them', async () => {
+      await apply({
+        name: 'reg',
+        steps: [
+          { name: 'train', uses: 'train', with: { dataset: 'datasets:/loop/1', model: 'reg', spec: { task: 'regression', algorithm: 'linear_regression', features: ['x1'], label: 'x2' } } },
+          { name: 'evaluate', uses: 'evaluate', with: { model: '${{ steps.train.outputs.model }}', dataset: 'datasets:/loop-ref/1' } },
+          { name: 'gate', uses: 'compare', with: { candidate: '${{ steps.evaluate.outputs.model }}', metrics: { rmse: { max: 100 }, r2: { min: -10 } } } },
+        ],
+      });
+      const r = await settle('reg', (await ok('POST', `${ws}/pipelines/reg/runs`, {}, 201)).id);
+      assert.equal(r.state, 'succeeded', JSON.stringify(r.steps));
+      for (const m of ['mae', 'rmse', 'r2']) assert.equal(typeof r.steps[1].outputs[m], 'number', m);
+      assert.ok(r.steps[1].outputs.rmse > 0 && r.steps[1].outputs.rmse < 10);
+
+      await apply({ name: 'ranges', steps: [{ name: 'check', uses: 'validate-data', with: { dataset: 'datasets:/loop/1', reference: 'datasets:/loop-ref/1', ranges: { x1: { max: 1 } } } }] });
+      const v = await settle('ranges', (await ok('POST', `${ws}/pipelines/ranges/runs`, {}, 201)).id);
+      assert.equal(v.state, 'failed');
+      const rows = churnCsv(60).trim().split('\n').slice(1).map((l, i) => [i + 1, Number(l.split(',')[0])] as const).filter(([, x]) => x > 1).map(([i]) => i);
+      assert.ok(rows.length > 20);
+      assert.match(v.steps[0].error, new RegExp(`column 'x1' out of range \\[-inf, 1\\] in rows ${rows.slice(0, 20).join(', ')} and ${rows.length - 20} more`));
+    });
+
     it('a run caused by an alert records it; readers may not start runs; unknown params are refused by name', async () => {
       const r = await ok('POST', `${ws}/pipelines/on-model/runs`, { cause: { kind: 'alert', id: 'A-17' } }, 201);
       assert.equal(r.startedBy, 'alert A-17');
