@@ -2,7 +2,7 @@ import { Tensor } from 'onnxruntime-node';
 import type { Value } from '../../datasets/infer.js';
 import { Invalid } from '../../shared/errors.js';
 import { regressionMetrics } from '../trainer/metrics.js';
-import { dataset, modelSession, modelVersion, str, tagOf } from './inputs.js';
+import { dataset, logDatasetInput, modelSession, modelVersion, str, tagOf } from './inputs.js';
 import { classification } from './metrics.js';
 import { TRAIN_TAGS } from './train.js';
 import type { StepContext, StepOutputs } from './index.js';
@@ -79,6 +79,7 @@ export async function evaluateStep(s: StepContext): Promise<StepOutputs> {
     await s.deps.registry.versions.setTag(s.ctx, s.workspace, v.name, v.version, METRIC_TAG + name, String(value));
   }
   await s.deps.registry.versions.setTag(s.ctx, s.workspace, v.name, v.version, METRIC_DATASET_TAG, data.meta.uri);
+  await logDatasetInput(s, data, 'evaluation');
   if (s.job.run_id) {
     const now = Date.now();
     await s.deps.tracking.runs.logBatch(s.ctx, s.workspace, s.job.run_id, { metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, timestamp: now, step: 0 })), params: [{ key: 'model', value: `models:/${v.name}/${v.version}` }, { key: 'dataset', value: data.meta.uri }], tags: [] });

@@ -56,3 +56,10 @@ export async function modelSession(s: StepContext, v: VersionView): Promise<Infe
 }
 
 export const tagOf = (v: VersionView, key: string): string | undefined => v.tags.find((t) => t.key === key)?.value;
+
+/** Records a dataset version as an input of the step's run (MLflow dataset inputs), so a version's lineage names its data. */
+export async function logDatasetInput(s: StepContext, h: DatasetVersionHandle, context: 'training' | 'evaluation' | 'validation'): Promise<void> {
+  if (!s.job.run_id) return;
+  const dataset = { name: h.meta.dataset, digest: h.meta.sha256, sourceType: 'slipway', source: h.meta.uri, schema: JSON.stringify(h.meta.schema) };
+  await s.deps.tracking.runs.logInputs(s.ctx, s.workspace, s.job.run_id, [{ tags: [{ key: 'mlflow.data.context', value: context }], dataset }], []);
+}

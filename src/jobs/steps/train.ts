@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { artifactKey, pathOfUri } from '../../tracking/artifacts.js';
 import { trainFromFile, checkSpec } from '../trainer/index.js';
 import { Invalid } from '../../shared/errors.js';
-import { dataset, datasetFile, obj } from './inputs.js';
+import { dataset, datasetFile, logDatasetInput, obj } from './inputs.js';
 import type { StepContext, StepOutputs } from './index.js';
 
 /** Version tags the built-in steps write and read: what the model takes and predicts. */
@@ -20,6 +20,7 @@ export async function trainStep(s: StepContext): Promise<StepOutputs> {
   if (!raw) throw Invalid.field('with.spec', 'a trainer spec: task, algorithm, features, label (see README, Built-in trainer)');
   const spec = checkSpec(raw);
   const file = await datasetFile(s, data);
+  await logDatasetInput(s, data, 'training');
   s.log(`training ${spec.algorithm} (${spec.task}) on ${data.meta.uri}: ${data.meta.rowCount} rows, features ${spec.features.join(', ')}`);
   const result = await trainFromFile(file, spec, data.meta.format);
   for (const [k, v] of Object.entries(result.metrics)) s.log(`${k} = ${v}`);

@@ -1,6 +1,6 @@
 import type { ColumnType, Value } from '../../datasets/infer.js';
 import { Invalid } from '../../shared/errors.js';
-import { dataset, obj } from './inputs.js';
+import { dataset, logDatasetInput, obj } from './inputs.js';
 import type { StepContext, StepOutputs } from './index.js';
 
 /** One kind of fault in one column, with the first rows at fault (1-based data rows, header excluded). */
@@ -62,6 +62,7 @@ export async function validateStep(s: StepContext): Promise<StepOutputs> {
   const data = await dataset(s, 'dataset');
   const ref = await dataset(s, 'reference');
   const ranges = await rangesOf(s, ref);
+  await logDatasetInput(s, data, 'validation');
   const faults = new Map<string, Fault>();
   const fault = (column: string, problem: string, row?: number) => {
     const key = `${column}\u0000${problem}`;

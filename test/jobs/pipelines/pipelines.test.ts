@@ -77,6 +77,9 @@ for (const driver of drivers) {
       for (const m of ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss']) assert.ok(Number.isFinite(Number(tags[`slipway.metrics.${m}`])), `${m} in ${JSON.stringify(tags)}`);
       assert.ok(Number(tags['slipway.metrics.accuracy']) > 0.8, tags['slipway.metrics.accuracy']);
       assert.deepEqual(v.aliases, ['champion']);
+      const lineage = await ok('GET', `${ws}/models/churn/versions/1/lineage`);
+      assert.equal(lineage.run.runId, first.steps[1].outputs.runId);
+      assert.deepEqual(lineage.datasets.map((d: { name: string; source: string }) => `${d.name} ${d.source}`), ['churn datasets:/churn/1']);
 
       const second = await runToEnd();
       assert.equal(second.state, 'succeeded');
