@@ -62,11 +62,16 @@ for (const driver of drivers) {
 
     /** One request per row, each with its own request id, then waits until every capture is stored. */
     async function drive(endpoint: string, data: Record<string, number[]>): Promise<void> {
-      for (let r = 0; r < ROWS; r++) {
-        const res = await send(endpoint, 'score', { dataframe_split: { columns: A.features, data: [A.features.map((f) => data[f][r])] } }, { 'x-request-id': `${endpoint}-${r}` });
-        if (res.status !== 200) assert.fail(`${endpoint} row ${r}: ${res.status} ${await res.text()}`);
-        await res.arrayBuffer();
-      }
+      // Eight clients at a time; each row keeps its own request id, so order does not matter.
+      let next = 0;
+      const client = async () => {
+        for (let r = next++; r < ROWS; r = next++) {
+          const res = await send(endpoint, 'score', { dataframe_split: { columns: A.features, data: [A.features.map((f) => data[f][r])] } }, { 'x-request-id': `${endpoint}-${r}` });
+          if (res.status !== 200) assert.fail(`${endpoint} row ${r}: ${res.status} ${await res.text()}`);
+          await res.arrayBuffer();
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, client));
       await until(`${endpoint} captures`, async () => (await t.platform.telemetry.captureWindow(endpoint, 0, Date.now() + 60_000)).length === ROWS || undefined);
     }
 
