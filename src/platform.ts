@@ -66,7 +66,7 @@ export async function createPlatform(config: Config): Promise<Platform> {
   const monitoring = new MonitoringService({ db: store.db, authz: access.authz, datasets, registry, telemetry });
   const jobs = new JobService({ db: store.db, authz: access.authz, tracking, datasets, registry, config: config.jobs });
   // Triggers (a model version or dataset version created) start pipeline runs off the caller's path.
-  const pipelines: PipelineService = new PipelineService({ db: store.db, authz: access.authz, access, tracking, datasets, registry, jobs: jobs.store, config: config.jobs, log: (m) => console.warn(m) });
+  const pipelines: PipelineService = new PipelineService({ db: store.db, authz: access.authz, access, tracking, datasets, registry, jobs: jobs.store, config: config.jobs, cancelJob: (ctx, ws, id, reason) => jobs.cancel(ctx, ws, id, reason), log: (m) => console.warn(m) });
   const pipelineTrigger = (start: () => Promise<void>) => void start().catch((e) => console.warn(`pipeline trigger: ${(e as Error).message}`));
   return {
     config,

@@ -49,7 +49,7 @@ function duration(s: { startedAt: number | null; finishedAt: number | null }, no
 function detail(s: StepView): string {
   if (s.error) return s.error.length > 160 ? `${s.error.slice(0, 157)}...` : s.error;
   const o = s.outputs;
-  const show = ['model', 'dataset', 'accuracy', 'rmse', 'alias', 'champion'].filter((k) => o[k] !== undefined && o[k] !== '');
+  const show = ['model', 'dataset', 'accuracy', 'rmse', 'passed', 'alias', 'champion'].filter((k) => o[k] !== undefined && o[k] !== '');
   return show.map((k) => `${k}=${typeof o[k] === 'number' ? Math.round((o[k] as number) * 1e4) / 1e4 : String(o[k])}`).join(' ');
 }
 
@@ -98,7 +98,7 @@ function params(pairs: string[]): Record<string, string> {
   return out;
 }
 
-/** `slipway pipeline ls|show|run`. */
+/** `slipway pipeline ls|show|run|cancel`. */
 export function registerPipelineCommands(program: Command) {
   const pipeline = program.command('pipeline').description('pipelines: DAGs of steps run as jobs, cached, scheduled and triggered (define them with slipway apply)');
 
@@ -133,6 +133,17 @@ export function registerPipelineCommands(program: Command) {
       if (fmt(cmd) === 'json') return printObject('json', p);
       printRows('table', p.steps.map((s) => ({ step: s.name, uses: s.uses, needs: s.needs.join(', ') })));
       printRows('table', (p.runs ?? []).map((r) => ({ run: r.id, state: r.state, 'started by': r.startedBy, started: new Date(r.createdAt).toISOString(), took: r.finishedAt ? seconds(r.finishedAt - r.createdAt) : '', error: r.error })));
+    });
+
+  pipeline
+    .command('cancel <name> <run>')
+    .description('cancel a running run: no further step starts, running steps have their jobs cancelled')
+    .option(...wsOption)
+    .option('--reason <text>', 'why (kept on the run)')
+    .action(async (name: string, run: string, o: { workspace: string; reason?: string }, cmd: Command) => {
+      const r = await ApiClient.fromEnv().post<RunView>(`${base(o.workspace)}/${enc(name)}/runs/${enc(run)}/cancel`, o.reason ? { reason: o.reason } : {});
+      if (fmt(cmd) === 'json') return printObject('json', r);
+      process.stdout.write(stepTable(r));
     });
 
   pipeline

@@ -5,6 +5,8 @@ import { parsePipeline, type PipelineSpec } from './spec.js';
 import type { PipelineService } from './service.js';
 
 const FIELDS = ['description', 'params', 'triggers', 'steps'] as const;
+/** What a field holds when a document leaves it out: a plan lists only the fields a new pipeline sets. */
+const empty = { description: null, params: {}, triggers: [], steps: [] };
 
 /** `kind: Pipeline` for slipway apply/export: the whole definition replaces the stored one when any field differs. */
 export function pipelineHandler(pipelines: PipelineService): KindHandler<PipelineSpec> {
@@ -16,7 +18,7 @@ export function pipelineHandler(pipelines: PipelineService): KindHandler<Pipelin
     async plan(ctx: Ctx, p: PipelineSpec): Promise<Step> {
       const cur = await pipelines.find(ctx, p.workspace, p.name);
       const changes = FIELDS.filter((f) => stable(p[f] ?? null) !== stable(cur?.[f] ?? null));
-      if (!cur) changes.splice(0, changes.length, ...FIELDS.filter((f) => p[f] !== undefined));
+      if (!cur) changes.splice(0, changes.length, ...FIELDS.filter((f) => stable(p[f] ?? null) !== stable(empty[f])));
       const action = !cur ? 'create' : changes.length ? 'update' : 'unchanged';
       return {
         row: { kind: 'Pipeline', workspace: p.workspace, name: p.name, action, changes: [...changes] },

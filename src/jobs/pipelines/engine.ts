@@ -138,6 +138,8 @@ export class PipelineEngine {
         await store.updateStep(run.id, s.name, { state: 'cached', cache_key: pinned.key, outputs: hit, started_at: now, finished_at: now });
         return;
       }
+      // A run cancelled while this advance was under way starts nothing more.
+      if ((await store.run(run.id))?.state !== 'running') return;
       const jobId = await this.submit(ctx, workspace, run, spec, s, pinned.with);
       await store.updateStep(run.id, s.name, { state: 'queued', job_id: jobId, cache_key: useCache ? pinned.key : null });
     } catch (e) {

@@ -51,6 +51,10 @@ export async function pipelineRoutes(app: FastifyInstance, { pipelines }: { pipe
     const body = (req.body ?? {}) as RunBody;
     return pipelines.start(req.ctx, np(req).ws, np(req).name, body);
   });
+  app.post(`${base}/:name/runs/:id/cancel`, { schema: { tags, summary: 'Cancel a running run: no further step starts, running steps have their jobs cancelled', params: RunParams, body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false })) } }, async (req) => {
+    const p = req.params as RunParams;
+    return pipelines.cancel(req.ctx, p.ws, p.name, p.id, (req.body as { reason?: string } | undefined)?.reason);
+  });
   app.get(`${base}/:name/runs/:id`, { schema: { tags, summary: 'A pipeline run with the state, job, outputs and duration of each step', params: RunParams } }, async (req) => {
     const p = req.params as RunParams;
     return pipelines.run(req.ctx, p.ws, p.name, p.id);

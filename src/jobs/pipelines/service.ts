@@ -1,7 +1,7 @@
 import type { Authorizer } from '../../access/authorizer.js';
 import type { Access } from '../../access/service.js';
 import type { Ctx } from '../../access/principal.js';
-import { NotFound } from '../../shared/errors.js';
+import { Conflict, isSlipwayError, NotFound } from '../../shared/errors.js';
 import type { Db } from '../../store/db.js';
 import { principalCtx, PipelineEngine, type EngineDeps } from './engine.js';
 import { parsePipeline, runParams, type PipelineSpec } from './spec.js';
@@ -9,7 +9,13 @@ import { PipelineStore } from './store.js';
 import type { Cause, PipelineRow, RunRow } from './tables.js';
 import { pipelineView, runView, type PipelineView, type RunView } from './views.js';
 
-export type PipelineServiceDeps = Omit<EngineDeps, 'store'> & { db: Db; authz: Authorizer; access: Access };
+export type PipelineServiceDeps = Omit<EngineDeps, 'store'> & {
+  db: Db;
+  authz: Authorizer;
+  access: Access;
+  /** Cancels one job as `slipway job cancel` does (jobs' own rules and audit). */
+  cancelJob: (ctx: Ctx, workspace: string, id: number, reason: string) => Promise<unknown>;
+};
 
 /**
  * Pipelines as people and triggers drive them: define (apply), read, start
@@ -86,6 +92,38 @@ export class PipelineService {
     return runView(r!, p.name, ws.name, await this.store.steps(r!.id));
   }
 
+  /**
+   * Stops a running run: no further step starts, steps not started are
+   * skipped, and the jobs of queued or running steps are cancelled (a running
+   * one has its process group terminated by its worker).
+   */
+  async cancel(ctx: Ctx, workspace: string, name: string, id: number, reason?: string): Promise<RunView> {
+    const why = `cancelled by ${ctx.principal.name}${reason ? `: ${reason}` : ''}`;
+    const audit = { action: 'job.run' as const, workspace, target: `pipeline/${name}`, detail: { op: 'cancel', run: id } };
+    const { p, jobs } = await this.d.authz.mutate(ctx, audit, async (tx, ws) => {
+      const p = await this.require(Number(ws!.id), name, tx);
+      const r = await this.store.run(id, tx);
+      if (!r || r.pipeline_id !== p.id) throw new NotFound('pipeline run', id);
+      if (r.state !== 'running') throw new Conflict(`pipeline run ${id} is already ${r.state}`);
+      const now = Date.now();
+      await this.store.updateRun(id, { state: 'cancelled', error: why, finished_at: now }, tx);
+      const jobs: number[] = [];
+      for (const s of await this.store.steps(id, tx)) {
+        if (s.state === 'pending') await this.store.updateStep(id, s.name, { state: 'skipped', finished_at: now }, tx);
+        if (s.state !== 'queued' && s.state !== 'running') continue;
+        await this.store.updateStep(id, s.name, { state: 'failed', error: why, finished_at: now }, tx);
+        if (s.job_id !== null) jobs.push(s.job_id);
+      }
+      return { p, jobs };
+    });
+    for (const j of jobs) {
+      await this.d.cancelJob(ctx, workspace, j, why).catch((e) => {
+        if (!isSlipwayError(e) || e.code !== 'conflict') throw e; // it had just finished
+      });
+    }
+    return this.run(ctx, workspace, p.name, id);
+  }
+
   /** A run started by the platform (schedule, trigger) as the pipeline's applier; null if the tick was already taken. */
   async startAs(p: PipelineRow, cause: Cause, tick: number | null): Promise<RunRow | null> {
     const ctx = await principalCtx(this.d.access, p.principal_id, `pipeline-${p.name}-${cause.kind}`);
@@ -147,8 +185,8 @@ export class PipelineService {
     }
   }
 
-  private async require(wsId: number, name: string): Promise<PipelineRow> {
-    const p = await this.store.get(wsId, name);
+  private async require(wsId: number, name: string, db: Db = this.d.db): Promise<PipelineRow> {
+    const p = await this.store.get(wsId, name, db);
     if (!p) throw new NotFound('pipeline', name);
     return p;
   }

@@ -88,6 +88,26 @@ for (const driver of drivers) {
       await ok('DELETE', `${ws}/pipelines/nightly`, undefined, 204);
     });
 
+    it('cancelling a run cancels its running job and skips the steps not started', async () => {
+      await apply({ name: 'slow', steps: [{ name: 'wait', uses: 'command', with: { command: ['sleep', '30'], cache: false } }, { name: 'after', uses: 'command', needs: ['wait'], with: { command: ['true'] } }] });
+      const r = await ok('POST', `${ws}/pipelines/slow/runs`, {}, 201);
+      const running = await until('wait running', async () => {
+        const x = await ok('GET', `${ws}/pipelines/slow/runs/${r.id}`);
+        return x.steps[0].state === 'running' && x;
+      }, 20_000);
+      const c = await ok('POST', `${ws}/pipelines/slow/runs/${r.id}/cancel`, { reason: 'wrong data' });
+      assert.equal(c.state, 'cancelled');
+      assert.equal(c.error, 'cancelled by admin: wrong data');
+      assert.deepEqual(c.steps.map((x: { state: string }) => x.state), ['failed', 'skipped']);
+      const job = await until('job cancelled', async () => {
+        const j = await ok('GET', `${ws}/jobs/${running.steps[0].jobId}`);
+        return j.state === 'cancelled' && j;
+      }, 20_000);
+      assert.match(job.error, /cancelled by admin: wrong data/);
+      const again = await t.call({ method: 'POST', url: `${ws}/pipelines/slow/runs/${r.id}/cancel`, payload: {} });
+      assert.equal(again.statusCode, 409, again.body);
+    });
+
     it('a model version registered and a dataset version uploaded start the pipelines that name them', async () => {
       await apply({ name: 'on-model', triggers: [{ modelRegistered: 'scorer' }], steps: noop });
       await apply({ name: 'on-data', triggers: [{ datasetVersion: 'events' }], steps: noop });
