@@ -59,6 +59,15 @@ for (const driver of drivers) {
       ]);
       assert.equal(r.statusCode, 400);
       assert.match(r.body, /cycle; [ab] → [ab] → [ab]/);
+      // The same definition through PUT, and the routes in the OpenAPI document.
+      const put = await t.call({ method: 'PUT', url: `${ws}/pipelines/tiny`, payload: { steps: [{ name: 'a', uses: 'command', with: { command: ['true'] } }] } });
+      assert.equal(put.statusCode, 200, put.body);
+      assert.deepEqual(put.json().steps, [{ name: 'a', uses: 'command', needs: [], with: { command: ['true'] } }]);
+      const unknown = await t.call({ method: 'PUT', url: `${ws}/pipelines/tiny`, payload: { steps: [{ name: 'a', uses: 'nope' }] } });
+      assert.equal(unknown.statusCode, 400);
+      assert.match(unknown.body, /steps\.a\.uses.*one of validate-data, train/);
+      const paths = (await ok('GET', '/api/v1/openapi.json')).paths;
+      for (const p of ['/api/v1/workspaces/{ws}/pipelines', '/api/v1/workspaces/{ws}/pipelines/{name}/runs', '/api/v1/workspaces/{ws}/pipelines/{name}/runs/{id}/cancel']) assert.ok(paths[p], p);
     });
 
     it('runs end to end, records its cause, stores metrics on the version and sets @champion; unchanged, every step is cached', async () => {
