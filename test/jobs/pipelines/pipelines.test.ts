@@ -75,6 +75,10 @@ for (const driver of drivers) {
       assert.equal(plan.plan[0].action, 'create');
       const again = await ok('POST', '/api/v1/apply', { documents: [PIPELINE] });
       assert.equal(again.plan[0].action, 'unchanged');
+      const exported = (await ok('GET', '/api/v1/export?workspace=default')).documents.filter((d: { kind: string }) => d.kind === 'Pipeline');
+      assert.deepEqual(exported.map((d: { name: string }) => d.name), ['churn-retrain', 'tiny']);
+      const replan = await ok('POST', '/api/v1/apply', { documents: exported, dryRun: true });
+      assert.deepEqual(replan.plan.map((p: { action: string }) => p.action), ['unchanged', 'unchanged']);
 
       const first = await runToEnd();
       assert.equal(first.state, 'succeeded', JSON.stringify(first.steps));
