@@ -14,6 +14,7 @@ import { readResult, type StepJobSpec } from '../steps/index.js';
 import { pinInputs } from './resolve.js';
 import { substitute, type PipelineSpec, type StepSpec } from './spec.js';
 import type { PipelineStore } from './store.js';
+import type { JobRow } from '../tables.js';
 import type { RunRow, StepRow } from './tables.js';
 
 export interface EngineDeps extends IoDeps {
@@ -112,7 +113,8 @@ export class PipelineEngine {
       return false;
     }
     if (job.state === 'succeeded') {
-      const outputs = JSON.stringify({ ...((await readResult(this.d.store.db, job.id)) ?? {}), ...(job.run_id ? { runId: job.run_id } : {}), jobId: job.id });
+      const result = job.kind === 'command' ? await this.commandOutputs(run, job) : await readResult(this.d.store.db, job.id);
+      const outputs = JSON.stringify({ ...(result ?? {}), ...(job.run_id ? { runId: job.run_id } : {}), jobId: job.id });
       if (r.cache_key) await this.d.store.remember(run.workspace_id, r.cache_key, outputs, job.id, now);
       await this.d.store.updateStep(run.id, r.name, { state: 'succeeded', outputs, started_at: r.started_at ?? job.started_at, finished_at: job.finished_at ?? now });
       return true;
@@ -122,6 +124,21 @@ export class PipelineEngine {
       return true;
     }
     return false;
+  }
+
+  /** A command job's declared model outputs as the versions it registered (found by the job's run), so later steps can name them. */
+  private async commandOutputs(run: RunRow, job: JobRow): Promise<Record<string, string>> {
+    const spec = JSON.parse(job.spec) as JobSpec;
+    const models = Object.entries(spec.outputs).filter(([, o]) => o.model);
+    if (!models.length || !job.run_id) return {};
+    const ctx = await principalCtx(this.d.access, run.principal_id, `pipeline-run-${run.id}`);
+    const workspace = await this.d.jobs.workspaceName(run.workspace_id);
+    const out: Record<string, string> = {};
+    for (const [name, o] of models) {
+      const mine = (await this.d.registry.reads.list(ctx, workspace, o.model!)).filter((v) => v.runId === job.run_id);
+      if (mine.length) out[name] = `models:/${o.model}/${Math.max(...mine.map((v) => v.version))}`;
+    }
+    return out;
   }
 
   /** Pins a ready step's inputs; reuses a cached result or queues its job. A step that cannot start fails, naming why. */

@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { JobWorker } from '../../../src/jobs/worker.js';
 import type { PipelineScheduler } from '../../../src/jobs/pipelines/scheduler.js';
 import { checkCron, matches, ticksBetween } from '../../../src/jobs/pipelines/cron.js';
@@ -149,6 +151,22 @@ for (const driver of drivers) {
       const again = await settle('self', (await ok('POST', `${ws}/pipelines/self/runs`, {}, 201)).id);
       assert.deepEqual(again.steps.map((x: { state: string }) => x.state), ['cached', 'succeeded']);
       assert.equal(again.steps[1].outputs.model, 'models:/loopy-copy/2');
+    });
+
+    it("a command step's registered model output is named by later steps", async () => {
+      const file = join(t.dataDir, 'made.onnx');
+      writeFileSync(file, logisticRegressionOnnx());
+      await apply({
+        name: 'cmd',
+        steps: [
+          { name: 'make', uses: 'command', with: { command: ['cp', file, 'model.onnx'], outputs: { model: { path: 'model.onnx', model: 'made' } } } },
+          { name: 'stage', uses: 'set-alias', with: { model: '${{ steps.make.outputs.model }}', alias: 'staging' } },
+        ],
+      });
+      const r = await settle('cmd', (await ok('POST', `${ws}/pipelines/cmd/runs`, {}, 201)).id);
+      assert.equal(r.state, 'succeeded', JSON.stringify(r.steps));
+      assert.equal(r.steps[0].outputs.model, 'models:/made/1');
+      assert.deepEqual((await ok('GET', `${ws}/models/made/versions/1`)).aliases, ['staging']);
     });
 
     it('regressors are evaluated with mae, rmse and r2; explicit ranges name the rows outside them', async () => {
