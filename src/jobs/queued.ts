@@ -1,5 +1,7 @@
 import type { Insertable } from 'kysely';
 import type { Ctx } from '../access/principal.js';
+import { isSlipwayError } from '../shared/errors.js';
+import type { Tracking } from '../tracking/service.js';
 import type { CheckedJob } from './spec.js';
 import type { JobTable } from './tables.js';
 
@@ -37,4 +39,20 @@ export function queuedJobRow(job: Omit<CheckedJob, 'kind' | 'spec'> & { kind: st
     created_at: s.now,
     updated_at: s.now,
   };
+}
+
+/** The id of a job's experiment, created on first use (a concurrent creator wins harmlessly). */
+export async function jobExperiment(tracking: Tracking, ctx: Ctx, workspace: string, name: string): Promise<string> {
+  const find = () => tracking.experiments.getByName(ctx, workspace, name).then((e) => e.experimentId);
+  try {
+    return await find();
+  } catch (e) {
+    if (!isSlipwayError(e) || e.code !== 'not_found') throw e;
+  }
+  try {
+    return await tracking.experiments.create(ctx, workspace, { name });
+  } catch (e) {
+    if (isSlipwayError(e) && e.code === 'conflict') return find();
+    throw e;
+  }
 }

@@ -1,6 +1,6 @@
 import type { Authorizer } from '../access/authorizer.js';
 import type { Ctx } from '../access/principal.js';
-import { Conflict, isSlipwayError, NotFound } from '../shared/errors.js';
+import { Conflict, NotFound } from '../shared/errors.js';
 import type { Db } from '../store/db.js';
 import type { Tracking } from '../tracking/service.js';
 import type { JobsConfig } from './config.js';
@@ -8,7 +8,7 @@ import { checkInputs, type IoDeps } from './io.js';
 import { renderKubernetesJob } from './render-k8s.js';
 import type { JobCreate, JobDocument } from './schema.js';
 import { checkJob } from './spec.js';
-import { queuedJobRow } from './queued.js';
+import { jobExperiment, queuedJobRow } from './queued.js';
 import { JobStore } from './store.js';
 import type { JobLogRow, JobRow } from './tables.js';
 import { jobView, type JobView } from './views.js';
@@ -53,7 +53,7 @@ export class JobService {
     // Checked before the run is created, so a refused submission leaves no tracking run behind (and is audited).
     if (!(await this.deps.authz.can(ctx.principal, 'job.run', workspace))) return this.deps.authz.mutate(ctx, audit, async () => undefined as never);
     await checkInputs(this.deps, ctx, workspace, job.spec.inputs);
-    const experimentId = await this.experiment(ctx, workspace, job.spec.experiment);
+    const experimentId = await jobExperiment(this.deps.tracking, ctx, workspace, job.spec.experiment);
     const run = await this.deps.tracking.runs.create(ctx, workspace, { experimentId, runName: job.name, tags: [{ key: 'slipway.job.kind', value: job.kind }] });
     await this.deps.tracking.runs.update(ctx, workspace, run.info.runId, { status: 'SCHEDULED' });
     return this.deps.authz.mutate(ctx, audit, async (tx, ws) => {
@@ -61,22 +61,6 @@ export class JobService {
       const row = await this.store.insert(tx, queuedJobRow(job, { workspaceId: Number(ws!.id), experimentId, runId: run.info.runId, ctx, now }));
       return jobView(row, ws!.name, []);
     });
-  }
-
-  /** The experiment's id, created on first use (a concurrent creator wins harmlessly). */
-  private async experiment(ctx: Ctx, workspace: string, name: string): Promise<string> {
-    const find = () => this.deps.tracking.experiments.getByName(ctx, workspace, name).then((e) => e.experimentId);
-    try {
-      return await find();
-    } catch (e) {
-      if (!isSlipwayError(e) || e.code !== 'not_found') throw e;
-    }
-    try {
-      return await this.deps.tracking.experiments.create(ctx, workspace, { name });
-    } catch (e) {
-      if (isSlipwayError(e) && e.code === 'conflict') return find();
-      throw e;
-    }
   }
 
   async list(ctx: Ctx, workspace: string, opts: { state?: string; limit?: number }): Promise<JobView[]> {

@@ -7,7 +7,7 @@ import type { JobsConfig } from '../config.js';
 import type { IoDeps } from '../io.js';
 import { Value } from '@sinclair/typebox/value';
 import { JobCreate } from '../schema.js';
-import { queuedJobRow } from '../queued.js';
+import { jobExperiment, queuedJobRow } from '../queued.js';
 import { checkJob, type JobSpec } from '../spec.js';
 import type { JobStore } from '../store.js';
 import { readResult, type StepJobSpec } from '../steps/index.js';
@@ -187,7 +187,7 @@ export class PipelineEngine {
       s.uses === 'command'
         ? checkJob({ ...(rest as unknown as JobCreate), name: `${spec.name}/${s.name}`, experiment }, config.classes)
         : { name: `${spec.name}/${s.name}`, spec: { command: ['slipway-step', s.uses], env: {}, secretEnv: {}, experiment, inputs: {}, outputs: {}, step: { uses: s.uses, with: rest } } as JobSpec & StepJobSpec, priority: 0, maxRetries: 0, timeoutMs: null, resourceClass: 'small' };
-    const experimentId = await this.experiment(ctx, workspace, experiment);
+    const experimentId = await jobExperiment(tracking, ctx, workspace, experiment);
     const tags = [
       { key: 'slipway.job.kind', value: s.uses },
       { key: 'slipway.pipeline', value: spec.name },
@@ -201,20 +201,5 @@ export class PipelineEngine {
       const row = await jobs.insert(tx, queuedJobRow({ ...checked, kind: s.uses }, { workspaceId: Number(ws!.id), experimentId, runId: tr.info.runId, ctx, now: Date.now() }));
       return row.id;
     });
-  }
-
-  private async experiment(ctx: Ctx, workspace: string, name: string): Promise<string> {
-    const { experiments } = this.d.tracking;
-    try {
-      return (await experiments.getByName(ctx, workspace, name)).experimentId;
-    } catch (e) {
-      if (!isSlipwayError(e) || e.code !== 'not_found') throw e;
-    }
-    try {
-      return await experiments.create(ctx, workspace, { name });
-    } catch (e) {
-      if (isSlipwayError(e) && e.code === 'conflict') return (await experiments.getByName(ctx, workspace, name)).experimentId;
-      throw e;
-    }
   }
 }
