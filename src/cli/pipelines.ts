@@ -55,7 +55,8 @@ function detail(s: StepView): string {
 
 /** The steps of a run as a table: state, duration, job and what came out. */
 export function stepTable(r: RunView, now = Date.now()): string {
-  const t = new Table({ head: ['step', 'uses', 'state', 'duration', 'job', 'detail'], style: { head: [], border: [] } });
+  // No rule between rows: the table stays as tall as the pipeline when it is redrawn in place.
+  const t = new Table({ head: ['step', 'uses', 'state', 'duration', 'job', 'detail'], style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
   for (const s of r.steps ?? []) t.push([s.name, s.uses, s.state, duration(s, now), s.jobId === null ? '' : String(s.jobId), detail(s)]);
   const total = r.finishedAt ?? now;
   return `run ${r.id} of ${r.pipeline}: ${r.state} after ${seconds(total - r.createdAt)} (${r.startedBy})${r.error ? `\n${r.error}` : ''}\n${t.toString()}\n`;
