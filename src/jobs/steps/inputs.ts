@@ -7,6 +7,7 @@ import { parseDatasetUri } from '../../datasets/names.js';
 import type { DatasetVersionHandle } from '../../datasets/handle.js';
 import { parseModelRef } from '../../serving/endpoints.rules.js';
 import { Invalid } from '../../shared/errors.js';
+import { artifactKey, pathOfUri } from '../../tracking/artifacts.js';
 import type { VersionView } from '../../registry/views.js';
 import type { StepContext } from './index.js';
 
@@ -62,4 +63,14 @@ export async function logDatasetInput(s: StepContext, h: DatasetVersionHandle, c
   if (!s.job.run_id) return;
   const dataset = { name: h.meta.dataset, digest: h.meta.sha256, sourceType: 'slipway', source: h.meta.uri, schema: JSON.stringify(h.meta.schema) };
   await s.deps.tracking.runs.logInputs(s.ctx, s.workspace, s.job.run_id, [{ tags: [{ key: 'mlflow.data.context', value: context }], dataset }], []);
+}
+
+/** Writes a file into the step's run artifacts (under the run's artifact root); answers its `runs:/` URI, or null without a run. */
+export async function putRunArtifact(s: StepContext, path: string, body: Buffer, contentType: string): Promise<string | null> {
+  if (!s.job.run_id) return null;
+  const run = await s.deps.tracking.reads.get(s.ctx, s.workspace, s.job.run_id);
+  const root = pathOfUri(run.info.artifactUri);
+  if (root === null) return null;
+  await s.deps.artifacts.put(artifactKey(`${root}/${path}`), body, { contentType });
+  return `runs:/${s.job.run_id}/${path}`;
 }

@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
-import { artifactKey, pathOfUri } from '../../tracking/artifacts.js';
 import { trainFromFile, checkSpec } from '../trainer/index.js';
 import { Invalid } from '../../shared/errors.js';
-import { dataset, datasetFile, logDatasetInput, obj } from './inputs.js';
+import { dataset, datasetFile, logDatasetInput, obj, putRunArtifact } from './inputs.js';
 import type { StepContext, StepOutputs } from './index.js';
 
 /** Version tags the built-in steps write and read: what the model takes and predicts. */
@@ -24,7 +23,7 @@ export async function trainStep(s: StepContext): Promise<StepOutputs> {
   s.log(`training ${spec.algorithm} (${spec.task}) on ${data.meta.uri}: ${data.meta.rowCount} rows, features ${spec.features.join(', ')}`);
   const result = await trainFromFile(file, spec, data.meta.format);
   for (const [k, v] of Object.entries(result.metrics)) s.log(`${k} = ${v}`);
-  const { tracking, artifacts, registry } = s.deps;
+  const { tracking, registry } = s.deps;
   const runId = s.job.run_id;
   const out: StepOutputs = { ...result.metrics };
   if (runId) {
@@ -41,11 +40,9 @@ export async function trainStep(s: StepContext): Promise<StepOutputs> {
       metrics: Object.entries(result.metrics).map(([key, value]) => ({ key, value, timestamp: now, step: 0 })),
       tags: [],
     });
-    const run = await tracking.reads.get(s.ctx, s.workspace, runId);
-    const path = pathOfUri(run.info.artifactUri);
-    if (path !== null) await artifacts.put(artifactKey(`${path}/model/model.onnx`), result.onnx, { contentType: 'application/octet-stream' });
+    const artifact = await putRunArtifact(s, 'model/model.onnx', result.onnx, 'application/octet-stream');
     out.runId = runId;
-    out.artifact = `runs:/${runId}/model/model.onnx`;
+    if (artifact) out.artifact = artifact;
   }
   const name = s.with.model;
   if (name !== undefined) {

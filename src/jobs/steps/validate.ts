@@ -1,6 +1,6 @@
 import type { ColumnType, Value } from '../../datasets/infer.js';
 import { Invalid } from '../../shared/errors.js';
-import { dataset, logDatasetInput, obj } from './inputs.js';
+import { dataset, logDatasetInput, obj, putRunArtifact } from './inputs.js';
 import type { StepContext, StepOutputs } from './index.js';
 
 /** One kind of fault in one column, with the first rows at fault (1-based data rows, header excluded). */
@@ -98,6 +98,9 @@ export async function validateStep(s: StepContext): Promise<StepOutputs> {
   const extra = data.meta.schema.columns.filter((c) => !ref.meta.schema.columns.some((x) => x.name === c.name)).map((c) => c.name);
   if (extra.length) s.log(`columns not in the reference (not checked): ${extra.join(', ')}`);
   const report = [...faults.values()];
+  // The whole report (every fault, its count and first rows) as a run artifact, for tools and the UI.
+  const summary = { dataset: data.meta.uri, reference: ref.meta.uri, rows: n, valid: report.length === 0, faults: report, ranges };
+  await putRunArtifact(s, 'validation/report.json', Buffer.from(JSON.stringify(summary, null, 2)), 'application/json');
   for (const f of report) s.log(`column '${f.column}': ${f.count} ${f.count === 1 ? 'row' : 'rows'} ${f.problem}${f.rows.length ? ` (rows ${f.rows.join(', ')}${f.count > f.rows.length ? ', …' : ''})` : ''}`);
   if (report.length) throw new Error(`${data.meta.uri} fails validation against ${ref.meta.uri}: ${report.map(describe).join('; ')}`);
   s.log(`${data.meta.uri}: ${n} rows valid against ${ref.meta.uri}`);

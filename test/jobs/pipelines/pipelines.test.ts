@@ -117,6 +117,13 @@ for (const driver of drivers) {
       assert.match(err, /column 'x1' not a number \(as in the reference\) in rows 3\b/);
       assert.match(err, /column 'x2' null where the reference has none in rows 5\b/);
       assert.match(err, /column 'x2' out of range .* in rows 8\b/);
+      // The whole report is kept as an artifact of the step's run.
+      const job = await ok('GET', `${ws}/jobs/${r.steps[0].jobId}`);
+      const run = await ok('GET', `/api/2.0/mlflow/runs/get?run_id=${job.runId}`);
+      const key = (run.run.info.artifact_uri as string).replace(/^mlflow-artifacts:\//, '');
+      const report = await ok('GET', `/api/2.0/mlflow-artifacts/artifacts/${key}/validation/report.json`);
+      assert.equal(report.valid, false);
+      assert.deepEqual(report.faults.map((f: { column: string; rows: number[] }) => `${f.column} ${f.rows.join(',')}`).sort(), ['x1 3', 'x2 5', 'x2 8']);
     });
   });
 }
