@@ -75,25 +75,31 @@ export class PipelineEngine {
       progressed = false;
       const rows = await store.steps(run.id);
       for (const r of rows.filter((x) => ACTIVE.has(x.state))) progressed = (await this.collect(run, r)) || progressed;
-      const now = await store.steps(run.id);
-      const byName = new Map(now.map((x) => [x.name, x]));
-      if (now.some((x) => x.state === 'failed')) {
-        for (const x of now.filter((s) => s.state === 'pending')) await store.updateStep(run.id, x.name, { state: 'skipped', finished_at: Date.now() });
-        if (!now.some((x) => ACTIVE.has(x.state))) {
-          const failed = now.find((x) => x.state === 'failed')!;
-          await store.updateRun(run.id, { state: 'failed', error: `step ${failed.name} failed: ${failed.error}`, finished_at: Date.now() });
+      const steps = await store.steps(run.id);
+      const byName = new Map(steps.map((x) => [x.name, x]));
+      if (steps.some((x) => x.state === 'failed')) {
+        for (const x of steps.filter((s) => s.state === 'pending')) await store.updateStep(run.id, x.name, { state: 'skipped', finished_at: Date.now() });
+        if (!steps.some((x) => ACTIVE.has(x.state))) {
+          const failed = steps.find((x) => x.state === 'failed')!;
+          await store.finishRun(run.id, { state: 'failed', error: `step ${failed.name} failed: ${failed.error}`, finished_at: Date.now() });
         }
         return;
       }
-      if (now.every((x) => DONE.has(x.state))) {
-        await store.updateRun(run.id, { state: 'succeeded', finished_at: Date.now() });
+      if (steps.every((x) => DONE.has(x.state))) {
+        await store.finishRun(run.id, { state: 'succeeded', finished_at: Date.now() });
         return;
       }
       for (const s of spec.steps) {
         const row = byName.get(s.name)!;
         if (row.state !== 'pending' || !s.needs.every((n) => DONE.has(byName.get(n)!.state))) continue;
-        ctx ??= await principalCtx(this.d.access, run.principal_id, `pipeline-run-${run.id}`);
-        const outputs = Object.fromEntries(now.filter((x) => DONE.has(x.state)).map((x) => [x.name, JSON.parse(x.outputs) as Record<string, unknown>]));
+        try {
+          ctx ??= await principalCtx(this.d.access, run.principal_id, `pipeline-run-${run.id}`);
+        } catch (e) {
+          // Whoever started (or applied) it is gone: nothing more can run on their behalf.
+          await store.finishRun(run.id, { state: 'failed', error: (e as Error).message, finished_at: Date.now() });
+          return;
+        }
+        const outputs = Object.fromEntries(steps.filter((x) => DONE.has(x.state)).map((x) => [x.name, JSON.parse(x.outputs) as Record<string, unknown>]));
         await this.start(ctx, run, spec, s, params, outputs);
         progressed = true;
       }

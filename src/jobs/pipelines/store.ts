@@ -89,6 +89,11 @@ export class PipelineStore {
     await t(db).updateTable('pipeline_runs').set(set).where('id', '=', id).execute();
   }
 
+  /** Ends a run that is still running (a cancel that came first wins). */
+  async finishRun(id: number, set: Updateable<PipelineRunTable>): Promise<void> {
+    await t(this.db).updateTable('pipeline_runs').set(set).where('id', '=', id).where('state', '=', 'running').execute();
+  }
+
   async steps(runId: number, db: Db = this.db): Promise<StepRow[]> {
     return (await t(db).selectFrom('pipeline_steps').selectAll().where('run_id', '=', runId).orderBy('position').execute()).map(stepRow);
   }
