@@ -203,7 +203,9 @@ export class MonitoringService {
   /** Ground truth from a gateway: stored at once (acknowledged means kept), joined to captures when a report is computed. */
   async writeFeedback(endpointId: number, items: FeedbackItem[]): Promise<number> {
     for (const [i, f] of items.entries()) if (f.label === undefined && f.value === undefined) throw Invalid.field(items.length > 1 ? `feedback[${i}]` : 'label', 'a label or a value');
-    await this.store.writeFeedback(endpointId, items.map((f) => ({ requestId: f.requestId, value: f.label ?? f.value })), Date.now());
+    // One statement cannot upsert a row twice: within a batch, the last feedback for a request wins, as a later call would.
+    const latest = new Map(items.map((f) => [f.requestId, f.label ?? f.value]));
+    await this.store.writeFeedback(endpointId, [...latest].map(([requestId, value]) => ({ requestId, value })), Date.now());
     return items.length;
   }
 

@@ -6,6 +6,7 @@ const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 8
 const DURATION = /^(?:\d+(?:s|m|h|d))+$/;
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const DEFAULT_WINDOW = '1h';
+const MAX_DURATION_MS = 3650 * 86_400_000;
 
 /** "1h", "30m", "7d", "1d12h" into milliseconds. */
 export function parseDuration(text: string, field: string): number {
@@ -13,6 +14,7 @@ export function parseDuration(text: string, field: string): number {
   let ms = 0;
   for (const [, n, unit] of text.matchAll(/(\d+)([smhd])/g)) ms += Number(n) * UNIT_MS[unit];
   if (ms <= 0) throw Invalid.field(field, 'a duration above zero');
+  if (ms > MAX_DURATION_MS) throw Invalid.field(field, `a duration of at most 3650d, got ${JSON.stringify(text)}`);
   return ms;
 }
 

@@ -68,6 +68,8 @@ function databaseProblem(err: unknown, base: Partial<Problem>): Problem | undefi
   if (typeof e.code !== 'string' || typeof e.severity !== 'string') return undefined;
   if (e.code === '23505') return problem('conflict', `already exists (${String(e.constraint ?? 'unique key')})`, base);
   if (e.code === '22003') return problem('invalid', 'a number is out of range', base);
+  // A value the column type cannot hold (e.g. 1e+21 for a bigint) is the client's input, not a fault.
+  if (e.code === '22P02') return problem('invalid', 'a value has the wrong form for its field (out of range or not a number)', base);
   return undefined;
 }
 

@@ -8,7 +8,7 @@ export const CapturesQuery = Type.Object(
     from: Type.Optional({ ...Time, description: 'start of the window, inclusive (default: an hour before `to`)' }),
     to: Type.Optional({ ...Time, description: 'end of the window, exclusive (default: now)' }),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 100 })),
-    after: Type.Optional(Type.Integer({ minimum: 0, description: 'capture id to page on from (the previous answer’s `next`)' })),
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'capture id to page on from (the previous answer’s `next`)' })),
   },
   { additionalProperties: false },
 );
@@ -36,7 +36,7 @@ export type WindowQuery = Static<typeof WindowQuery>;
 export const LogsQuery = Type.Object(
   {
     since: Type.Optional({ ...Time, description: 'only lines at or after this time' }),
-    after: Type.Optional(Type.Integer({ minimum: 0, description: 'only lines after this id (the previous answer’s `next`; for following)' })),
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'only lines after this id (the previous answer’s `next`; for following)' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 200 })),
   },
   { additionalProperties: false },

@@ -18,7 +18,8 @@ const MINUTE = 60_000;
 export function parseTime(text: string | undefined, field: string): number | undefined {
   if (text === undefined) return undefined;
   const n = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(n)) throw Invalid.field(field, `an ISO 8601 time or epoch milliseconds, got '${text}'`);
+  // Beyond the year 275760 no Date exists; such numbers would also overflow the bigint columns.
+  if (!Number.isSafeInteger(n) || Math.abs(n) > 8.64e15) throw Invalid.field(field, `an ISO 8601 time or epoch milliseconds, got '${text}'`);
   return n;
 }
 

@@ -62,6 +62,14 @@ for (const driver of drivers) {
       assert.equal(far.statusCode, 400);
       assert.equal(far.json().errors[0].field, 'expires');
       assert.equal((await t.call({ method: 'GET', url: '/api/v1/audit?after=100000000000000000000' })).statusCode, 400);
+      assert.equal((await t.call({ method: 'GET', url: '/api/v1/workspaces/default/jobs/100000000000000000000' })).statusCode, 400);
+      assert.equal((await t.call({ method: 'POST', url: '/api/v1/workspaces/default/endpoints', payload: { name: 'far' } })).statusCode, 201);
+      for (const q of ['from=1000000000000000000000', 'to=99999999999999999999']) {
+        const r = await t.call({ method: 'GET', url: `/api/v1/workspaces/default/endpoints/far/metrics?${q}` });
+        assert.equal(r.statusCode, 400, `${q}: ${r.body}`);
+        assert.match(r.body, new RegExp(q.split('=')[0]));
+      }
+      assert.equal((await t.call({ method: 'GET', url: '/api/v1/workspaces/default/endpoints/far/captures?after=100000000000000000000' })).statusCode, 400);
       const racing = await Promise.all(Array.from({ length: 8 }, () => t.call({ method: 'POST', url: '/api/v1/workspaces', payload: { name: 'race', env: 'dev' } })));
       assert.deepEqual(racing.map((r) => r.statusCode).sort(), [201, 409, 409, 409, 409, 409, 409, 409]);
       const users = await Promise.all(Array.from({ length: 8 }, () => t.call({ method: 'POST', url: '/api/v1/users', payload: { name: 'racer' } })));

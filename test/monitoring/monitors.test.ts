@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 /**
  * Monitors end to end: a reference dataset, traffic through a real gateway
  * (capture sample 1.0, real onnxruntime), ground truth through the feedback
@@ -171,6 +172,11 @@ for (const driver of drivers) {
       assert.match(((await empty.json()) as { detail: string }).detail, /label/);
       const extra = await send('plain', 'feedback', { requestId: 'plain-1', label: 1, colour: 'red' });
       assert.equal(extra.status, 400);
+      // The same request twice in one batch: the last label wins, no 500.
+      const twice = await send('plain', 'feedback', { feedback: [{ requestId: 'plain-dup', label: 1 }, { requestId: 'plain-dup', label: 0 }] });
+      assert.equal(twice.status < 300, true, await twice.clone().text());
+      const { rows } = await sql<{ id: string }>`select id from endpoints where name = 'plain'`.execute(t.platform.store.db);
+      assert.equal((await t.platform.monitoring.store.feedback(Number(rows[0].id), ['plain-dup'])).get('plain-dup'), 0);
       // Not inference: no rollup row for them. One scored request after them is the marker that their batch was written.
       const marker = await send('plain', 'score', { dataframe_split: { columns: A.features, data: [A.features.map((f) => A.current[f][0])] } });
       assert.equal(marker.status, 200);
@@ -236,6 +242,7 @@ for (const driver of drivers) {
       for (const [payload, field] of [
         [{ name: 'x', endpoint: 'plain', reference: 'datasets:/train', signals: ['data_drift'] }, 'reference'],
         [{ name: 'x', endpoint: 'plain', reference: 'datasets:/train/1', signals: ['data_drift'], window: 'soon' }, 'window'],
+        [{ name: 'x', endpoint: 'plain', reference: 'datasets:/train/1', signals: ['data_drift'], window: '99999999999999999d' }, 'window'],
         [{ name: 'x', endpoint: 'nowhere', reference: 'datasets:/train/1', signals: ['data_drift'] }, 'endpoint'],
         [{ name: 'x', endpoint: 'plain', reference: 'datasets:/train/1', signals: ['freshness'] }, 'freshness'],
       ] as const) {
