@@ -137,9 +137,13 @@ export class Attempt {
     log.note(this.describe(outcome, result));
     await log.close();
     if (ctx && job.run_id) await this.archive(ctx, workspace, job.run_id, base).catch((e) => d.log(`job ${job.id}: archiving logs failed: ${(e as Error).message}`));
-    await this.finish(outcome, result, error, ctx, workspace);
-    if (tokenId) await d.access.store.revokeToken(d.store.db, tokenId, new Date()).catch(() => undefined);
-    await rm(base, { recursive: true, force: true });
+    try {
+      await this.finish(outcome, result, error, ctx, workspace);
+    } finally {
+      // Even when recording the outcome failed, the attempt's token and files must not outlive it.
+      if (tokenId) await d.access.store.revokeToken(d.store.db, tokenId, new Date()).catch(() => undefined);
+      await rm(base, { recursive: true, force: true }).catch(() => undefined);
+    }
   }
 
   private platformEnv(workspace: string, token: string): Record<string, string> {

@@ -29,12 +29,20 @@ export class AttemptLog {
     private readonly attempt: number,
     readonly dir: string,
   ) {
-    this.files = { stdout: createWriteStream(join(dir, 'stdout.log')), stderr: createWriteStream(join(dir, 'stderr.log')) };
+    this.files = { stdout: this.file('stdout.log'), stderr: this.file('stderr.log') };
+  }
+
+  /** A full disk must not crash the worker (and with it `up`): the file stops, the stored lines go on. */
+  private file(name: string): WriteStream {
+    const f = createWriteStream(join(this.dir, name));
+    f.on('error', (e) => this.note(`writing ${name} failed: ${e.message}; the rest of it is not kept as an artifact`));
+    return f;
   }
 
   /** A line from the program. */
   line(stream: 'stdout' | 'stderr', line: string): void {
-    this.files[stream].write(line + '\n');
+    const f = this.files[stream];
+    if (!f.destroyed) f.write(line + '\n');
     this.add(stream, line);
   }
 
@@ -76,8 +84,10 @@ export class AttemptLog {
   async close(): Promise<void> {
     await this.flush();
     for (const f of Object.values(this.files)) {
+      if (f.closed) continue;
+      const closed = once(f, 'close').catch(() => undefined);
       f.end();
-      await once(f, 'close');
+      await closed;
     }
   }
 }

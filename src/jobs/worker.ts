@@ -95,7 +95,10 @@ export class JobWorker {
       for (const j of await store.lockExpired(tx, now)) {
         const a = await store.attempt(j.id, j.attempt, tx);
         if (a?.pid && a.pid_start && a.host === this.host && a.worker !== this.id) orphans.push({ pid: a.pid, start: a.pid_start });
-        const lost = j.attempt - j.failures;
+        // Losses in a row, this one included: a failure, a release (worker shutdown) or a manual retry in between starts over.
+        const earlier = (await store.attempts(j.id, tx)).filter((x) => x.attempt < j.attempt);
+        let lost = 1;
+        for (let i = earlier.length - 1; i >= 0 && earlier[i].outcome === 'lost'; i--) lost++;
         const state = j.cancel_requested ? 'cancelled' : lost >= MAX_LOST ? 'failed' : 'queued';
         const why = `attempt ${j.attempt} lost: worker ${j.lease_owner} stopped heartbeating (lease expired)`;
         await store.updateAttempt(tx, j.id, j.attempt, { outcome: 'lost', finished_at: now, error: why });

@@ -51,7 +51,8 @@ export class PipelineScheduler {
       await this.fireSchedules();
       for (const id of await this.pipelines.store.activeRuns()) {
         if (this.stopped) return;
-        await this.pipelines.engine.advance(id);
+        // One run that cannot advance must not hold up the others.
+        await this.pipelines.engine.advance(id).catch((e: Error) => this.opts.log(`pipeline run ${id}: ${e.message}`));
       }
     } catch (e) {
       if (!this.stopped) this.opts.log(`pipeline scheduler: ${(e as Error).message}`);
@@ -61,9 +62,11 @@ export class PipelineScheduler {
   private async fireSchedules(): Promise<void> {
     const now = this.now();
     const from = this.checkedUpTo;
-    this.checkedUpTo = now;
     if (Math.floor(now / 60_000) === Math.floor(from / 60_000)) return;
-    for (const p of await this.pipelines.store.list(null)) {
+    const pipelines = await this.pipelines.store.list(null);
+    // Moved on only once the list was read: a failed read retries the same ticks.
+    this.checkedUpTo = now;
+    for (const p of pipelines) {
       for (const t of (JSON.parse(p.spec) as PipelineSpec).triggers) {
         if (!('schedule' in t)) continue;
         const tick = ticksBetween(checkCron(t.schedule), t.timezone, from, now).pop();
