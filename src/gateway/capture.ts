@@ -22,7 +22,7 @@ export interface PendingCapture {
   format: string;
   /** Column names sent with a dataframe body. */
   columns: string[] | undefined;
-  /** A copy: runtimes may take ownership of (transfer) the request's buffers. */
+  /** The request's own tensors: predictors never take ownership of their inputs (see Predictor.predict). */
   inputs: Tensors;
   outputs: Tensors | null;
   status: number;
@@ -34,13 +34,6 @@ export function tensorBytes(ts: Tensors): number {
   let n = 0;
   for (const t of Object.values(ts)) n += Array.isArray(t.data) ? t.data.reduce((s, v) => s + v.length + 16, 0) : t.data.byteLength;
   return n;
-}
-
-/** Copies a request's tensors so the capture survives the runtime moving their buffers. */
-export function snapshot(inputs: Tensors): Tensors {
-  const out: Tensors = {};
-  for (const [k, t] of Object.entries(inputs)) out[k] = { type: t.type, dims: [...t.dims], data: t.data.slice() as Tensor['data'] };
-  return out;
 }
 
 const nested = (ts: Tensors) => Object.fromEntries(Object.entries(ts).map(([k, t]) => [k, toNested(t)]));

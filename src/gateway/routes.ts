@@ -15,7 +15,7 @@ import type { Serving } from '../serving/service.js';
 import { Invalid, NotFound, SlipwayError, Unavailable } from '../shared/errors.js';
 import { GatewayAuth, type TokenChecker } from './auth.js';
 import { feedbackRoute, isFeedback, type FeedbackSink } from './feedback.js';
-import { snapshot, type PendingCapture } from './capture.js';
+import type { PendingCapture } from './capture.js';
 import { deploymentUsageMetrics, gatewayMetrics, labelled } from './metrics.js';
 import { Mirror, type MirrorOptions } from './mirror.js';
 import { pick, RoutingTable, type LiveDeployment, type LiveEndpoint } from './routing.js';
@@ -141,7 +141,7 @@ export async function gatewayRoutes(app: FastifyInstance, opts: GatewayOptions) 
       at: Date.now(),
       format,
       columns,
-      inputs: snapshot(inputs),
+      inputs,
       outputs: null,
       status: 0,
       latencyMs: 0,

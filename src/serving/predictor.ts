@@ -58,6 +58,7 @@ export interface Predictor {
   readonly ready: Promise<void>;
   /** Known once `ready` resolves. */
   readonly signature: ModelSignature;
+  /** Must leave `inputs` intact (copy, never transfer or detach their buffers): captures and mirrors reuse them. */
   predict(inputs: Tensors, opts?: PredictOptions): Promise<Tensors>;
   stats(): PredictorStats;
   close(): Promise<void>;

@@ -40,9 +40,12 @@ describe('onnx runtime', () => {
       assert.equal(s.healthyInstances, 2);
       assert.ok(s.modelLoadMs !== null && s.modelLoadMs > 0);
 
-      const out = await p.predict({ input: x() });
+      const input = x();
+      const out = await p.predict({ input });
       assert.deepEqual(out.output.dims, [3, 1]);
       assert.equal(out.output.type, 'float32');
+      // Captures and mirrors reuse the request's tensors: the runtime must not detach them.
+      assert.deepEqual([...(input.data as Float32Array)], rows.flat());
 
       const direct = await InferenceSession.create(modelPath);
       const ref = await direct.run({ input: new OrtTensor('float32', Float32Array.from(rows.flat()), [3, 4]) });

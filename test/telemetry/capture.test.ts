@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { redact, snapshot, toFeatures, toRecord, type PendingCapture } from '../../src/gateway/capture.js';
+import { redact, toFeatures, toRecord, type PendingCapture } from '../../src/gateway/capture.js';
 import { gatewayMetrics } from '../../src/gateway/metrics.js';
 import { TelemetryWriter } from '../../src/gateway/telemetry.js';
 import { decodeScoring } from '../../src/serving/codec.js';
@@ -25,7 +25,7 @@ function pending(over: Partial<PendingCapture> = {}): PendingCapture {
     at: 0,
     format: d.format,
     columns: d.columns,
-    inputs: snapshot(d.inputs),
+    inputs: d.inputs,
     outputs: { y: { type: 'float32', dims: [2, 1], data: new Float32Array([0.5, 0.25]) } },
     status: 200,
     latencyMs: 3,
