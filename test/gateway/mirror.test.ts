@@ -165,7 +165,8 @@ for (const driver of drivers) {
         assert.equal(r.status, 200);
         await r.arrayBuffer();
         const ms = performance.now() - started;
-        assert.ok(ms < 1_000, `live request took ${ms} ms`);
+        // The mirror hangs for good: anything near that would show as seconds, not a loaded machine's hundreds of ms.
+        assert.ok(ms < 5_000, `live request took ${ms} ms`);
       }
       await until('drops counted', async () => (await mirrored({ endpoint: 'hang', outcome: 'dropped' })) === 6 - MAX_IN_FLIGHT);
       assert.equal(await mirrored({ endpoint: 'hang' }), 6 - MAX_IN_FLIGHT, 'the mirrors in flight are still waiting');

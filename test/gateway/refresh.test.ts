@@ -67,8 +67,8 @@ describe('gateway routing refresh while a model downloads (pglite)', () => {
   it('applies a traffic change on another endpoint while a deployment waits for its model bytes', async () => {
     await ok('POST', `${ep}/a/deployments`, { name: 'big', model: 'models:/lr/2' });
     await until('big loading', async () => (await score('a', 'big')).status === 503 || undefined);
-    const changed = Date.now();
     await ok('PUT', `${ep}/b/traffic`, { traffic: { green: 100 } });
+    const changed = Date.now();
     await until('b routed to green', async () => (await score('b')).deployment === 'green' || undefined, 5_000);
     assert.ok(Date.now() - changed < 1_000, `routing change took ${Date.now() - changed} ms`);
     assert.equal((await score('a')).status, 200, 'a keeps serving');
