@@ -85,7 +85,12 @@ export class TelemetryStore {
     `.execute(tx);
   }
 
-  /** Captures of a window, oldest first; `afterId` pages on. */
+  /**
+   * Captures of a window in the order they were written; `afterId` pages on.
+   * Ordered by id alone: `at` is when a request started and a slow one is
+   * written after faster later ones, so paging by id over an `at` order
+   * would skip or repeat rows.
+   */
   async captures(endpointId: number, q: { from: number; to: number; limit: number; afterId?: number }): Promise<CaptureRow[]> {
     let query = t(this.db)
       .selectFrom('endpoint_captures')
@@ -93,7 +98,6 @@ export class TelemetryStore {
       .where('endpoint_id', '=', endpointId)
       .where('at', '>=', q.from)
       .where('at', '<', q.to)
-      .orderBy('at')
       .orderBy('id')
       .limit(q.limit);
     if (q.afterId !== undefined) query = query.where('id', '>', q.afterId);
