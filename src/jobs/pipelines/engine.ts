@@ -25,6 +25,7 @@ export interface EngineDeps extends IoDeps {
   tracking: Tracking;
   config: JobsConfig;
   log: (msg: string) => void;
+  cancelJob: (ctx: Ctx, workspace: string, id: number, reason: string) => Promise<unknown>;
 }
 
 const DONE = new Set(['succeeded', 'cached']);
@@ -164,7 +165,10 @@ export class PipelineEngine {
       // A run cancelled while this advance was under way starts nothing more.
       if ((await store.run(run.id))?.state !== 'running') return;
       const jobId = await this.submit(ctx, workspace, run, spec, s, pinned.with);
-      await store.updateStep(run.id, s.name, { state: 'queued', job_id: jobId, cache_key: useCache ? pinned.key : null });
+      // A cancel that committed between the check above and here has skipped this step: its job must not run untracked.
+      if (!(await store.updateStep(run.id, s.name, { state: 'queued', job_id: jobId, cache_key: useCache ? pinned.key : null }, undefined, 'pending'))) {
+        await this.d.cancelJob(ctx, workspace, jobId, `pipeline run ${run.id} was cancelled`).catch(() => undefined);
+      }
     } catch (e) {
       const msg = isSlipwayError(e) ? e.message : (e as Error).message;
       await store.updateStep(run.id, s.name, { state: 'failed', error: msg, finished_at: now });

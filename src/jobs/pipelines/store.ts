@@ -1,6 +1,6 @@
 import { sql, type Insertable, type Kysely, type Updateable } from 'kysely';
 import { tables, type Db } from '../../store/db.js';
-import type { PipelineRow, PipelineRunTable, PipelineStepTable, PipelineTables, RunRow, StepRow } from './tables.js';
+import type { PipelineRow, PipelineRunTable, PipelineStepTable, PipelineTables, RunRow, StepRow, StepState } from './tables.js';
 
 const t = (db: Db): Kysely<PipelineTables> => tables<PipelineTables>(db);
 const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -98,8 +98,12 @@ export class PipelineStore {
     return (await t(db).selectFrom('pipeline_steps').selectAll().where('run_id', '=', runId).orderBy('position').execute()).map(stepRow);
   }
 
-  async updateStep(runId: number, name: string, set: Updateable<PipelineStepTable>, db: Db = this.db): Promise<void> {
-    await t(db).updateTable('pipeline_steps').set(set).where('run_id', '=', runId).where('name', '=', name).execute();
+  /** Updates a step (only if it is still in state `from`, when given); whether a row changed. */
+  async updateStep(runId: number, name: string, set: Updateable<PipelineStepTable>, db: Db = this.db, from?: StepState): Promise<boolean> {
+    let q = t(db).updateTable('pipeline_steps').set(set).where('run_id', '=', runId).where('name', '=', name);
+    if (from !== undefined) q = q.where('state', '=', from);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   async cached(workspaceId: number, key: string, db: Db = this.db): Promise<string | null> {
