@@ -82,12 +82,18 @@ export async function runCommand(r: CommandRun): Promise<CommandResult> {
     return { exitCode: null, signal: null, wallMs: Date.now() - started, cpuSeconds: 0, peakRssBytes: 0, spawnError: why };
   }
   r.onStart?.(pid, startTimeOf(pid));
+  let sampling = false;
   const sample = () => {
-    const s = sampleGroup(pid);
-    if (s) {
-      peak = Math.max(peak, s.rssBytes);
-      cpu = Math.max(cpu, s.cpuSeconds);
-    }
+    if (sampling) return; // one scan at a time
+    sampling = true;
+    void sampleGroup(pid)
+      .then((s) => {
+        if (s) {
+          peak = Math.max(peak, s.rssBytes);
+          cpu = Math.max(cpu, s.cpuSeconds);
+        }
+      })
+      .finally(() => (sampling = false));
   };
   const sampler = setInterval(sample, SAMPLE_MS);
   let killer: NodeJS.Timeout | undefined;

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 
 /**
  * CPU and memory of a job's process group, read from /proc (Linux).
@@ -22,14 +23,17 @@ interface ProcStat {
 
 function procStat(pid: number | string): ProcStat | null {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    // Fields from 3 (state): pgrp is 5, utime..cstime 14-17, starttime 22, rss 24.
-    const f = (n: number) => Number(rest[n - 3]);
-    return { pgrp: f(5), cpuTicks: f(14) + f(15) + f(16) + f(17), rssBytes: f(24) * PAGE, start: rest[22 - 3] };
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return null;
   }
+}
+
+function parseStat(text: string): ProcStat {
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // Fields from 3 (state): pgrp is 5, utime..cstime 14-17, starttime 22, rss 24.
+  const f = (n: number) => Number(rest[n - 3]);
+  return { pgrp: f(5), cpuTicks: f(14) + f(15) + f(16) + f(17), rssBytes: f(24) * PAGE, start: rest[22 - 3] };
 }
 
 /** The start time of a live pid (clock ticks since boot), to tell it from a recycled one; null when it is gone or not Linux. */
@@ -37,11 +41,15 @@ export function startTimeOf(pid: number): string | null {
   return procStat(pid)?.start ?? null;
 }
 
-/** CPU-seconds and resident bytes of the live processes of a group now (reaped children's CPU is in their parents'). */
-export function sampleGroup(pgid: number): { cpuSeconds: number; rssBytes: number } | null {
+/**
+ * CPU-seconds and resident bytes of the live processes of a group now
+ * (reaped children's CPU is in their parents'). Asynchronous: it reads every
+ * /proc/<pid>/stat, and under `up` this loop also serves inference.
+ */
+export async function sampleGroup(pgid: number): Promise<{ cpuSeconds: number; rssBytes: number } | null> {
   let pids: string[];
   try {
-    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+    pids = (await readdir('/proc')).filter((p) => /^\d+$/.test(p));
   } catch {
     return null;
   }
@@ -49,7 +57,7 @@ export function sampleGroup(pgid: number): { cpuSeconds: number; rssBytes: numbe
   let rss = 0;
   let seen = false;
   for (const p of pids) {
-    const s = procStat(p);
+    const s = await readFile(`/proc/${p}/stat`, 'utf8').then(parseStat, () => null);
     if (!s || s.pgrp !== pgid) continue;
     seen = true;
     ticks += s.cpuTicks;
