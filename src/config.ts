@@ -29,6 +29,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** Milliseconds between rollout controller ticks (worker role). */
   rolloutTickMs: number;
+  /** How long captures and per-minute rollups are kept (SLIPWAY_TELEMETRY_RETENTION). */
+  telemetryRetentionMs: number;
   /** Job queue and worker settings (src/jobs/config.ts). */
   jobs: JobsConfig;
 }
@@ -60,6 +62,14 @@ function parseTick(text: string | undefined): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 10 || n > 60_000) throw new Error(`SLIPWAY_ROLLOUT_TICK_MS: expected milliseconds from 10 to 60000, got '${text}'`);
   return n;
+}
+
+function parseRetention(text: string | undefined): number {
+  if (text === undefined) return 30 * 86_400_000;
+  const m = /^(\d{1,5})([hd])$/.exec(text);
+  const ms = m ? Number(m[1]) * (m[2] === 'h' ? 3_600_000 : 86_400_000) : 0;
+  if (ms < 3_600_000) throw new Error(`SLIPWAY_TELEMETRY_RETENTION: expected hours or days such as '72h' or '30d' (at least 1h), got '${text}'`);
+  return ms;
 }
 
 function parseGrace(text: string | undefined): number {
@@ -100,6 +110,7 @@ export function loadConfig(flags: ConfigFlags, env: Env): Config {
     logLevel: env.SLIPWAY_LOG_LEVEL ?? 'info',
     shutdownGraceMs: parseGrace(env.SLIPWAY_SHUTDOWN_GRACE_MS),
     rolloutTickMs: parseTick(env.SLIPWAY_ROLLOUT_TICK_MS),
+    telemetryRetentionMs: parseRetention(env.SLIPWAY_TELEMETRY_RETENTION),
     jobs: parseJobsConfig(env),
     childEnv: Object.fromEntries(CHILD_ENV.flatMap((k) => (env[k] !== undefined ? [[k, env[k] as string]] : []))),
     maxArtifactBytes: env.SLIPWAY_MAX_ARTIFACT_BYTES ? parseBytes(env.SLIPWAY_MAX_ARTIFACT_BYTES) : 5 * 1024 ** 3,

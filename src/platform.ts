@@ -62,7 +62,7 @@ export async function createPlatform(config: Config): Promise<Platform> {
     for (const prefix of [joinKey('datasets', ws), joinKey(REGISTRY_ROOT, ws), joinKey('mlflow-artifacts', 'w', ws)]) await artifacts.delete(prefix);
   });
   const datasets = new DatasetService({ db: store.db, authz: access.authz, artifacts, tmpDir: join(config.dataDir, 'tmp'), onVersion: (v, source) => pipelineTrigger(() => pipelines.onDatasetVersion(v.workspace, v.dataset, v.version, source)) });
-  const telemetry = createTelemetry({ db: store.db, authz: access.authz });
+  const telemetry = createTelemetry({ db: store.db, authz: access.authz, retentionMs: config.telemetryRetentionMs });
   const monitoring = new MonitoringService({ db: store.db, authz: access.authz, datasets, registry, telemetry });
   const jobs = new JobService({ db: store.db, authz: access.authz, tracking, datasets, registry, config: config.jobs });
   // Triggers (a model version or dataset version created) start pipeline runs off the caller's path.

@@ -42,10 +42,21 @@ export class Telemetry {
   private readonly store: TelemetryStore;
   private readonly serving: ServingStore;
 
-  constructor(private readonly deps: { db: Db; authz: Authorizer }) {
-    this.store = new TelemetryStore(deps.db);
+  constructor(private readonly deps: TelemetryDeps) {
+    this.store = new TelemetryStore(deps.db, deps.retentionMs);
     this.serving = new ServingStore(deps.db);
-    this.sink = { write: (batch) => this.store.write(batch) };
+    this.sink = {
+      write: async (batch) => {
+        await this.store.write(batch);
+        // Retention is housekeeping: its failure must not fail (and so re-send) a written batch.
+        await this.store.trimOld().catch(() => undefined);
+      },
+    };
+  }
+
+  /** Deletes captures and per-minute rollups older than the retention now (normally done after writes, every ten minutes). */
+  trimOld(now = Date.now()): Promise<void> {
+    return this.store.trimOld(now, true);
   }
 
   private async endpoint(ctx: Ctx, action: 'metrics.read' | 'workspace.read', workspace: string, name: string): Promise<EndpointRow> {
@@ -109,6 +120,13 @@ export class Telemetry {
   }
 }
 
-export function createTelemetry(deps: { db: Db; authz: Authorizer }): Telemetry {
+export interface TelemetryDeps {
+  db: Db;
+  authz: Authorizer;
+  /** Captures and per-minute rollups older than this are deleted (default 30 days). */
+  retentionMs?: number;
+}
+
+export function createTelemetry(deps: TelemetryDeps): Telemetry {
   return new Telemetry(deps);
 }

@@ -16,9 +16,26 @@ const pgArray = (xs: number[]) => `{${xs.join(',')}}`;
 /** SQL of captures, rollups and deployment logs. No rules here. */
 export class TelemetryStore {
   readonly windows: WindowStore;
+  private trimmedAt = 0;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly retentionMs = 30 * 86_400_000,
+  ) {
     this.windows = new WindowStore(db);
+  }
+
+  /**
+   * Deletes captures and per-minute rollups past the retention, at most
+   * every ten minutes per process and outside the batch's transaction (a
+   * large delete must not hold the rows the next batch adds into).
+   */
+  async trimOld(now = Date.now(), force = false): Promise<void> {
+    if (!force && now - this.trimmedAt < 600_000) return;
+    this.trimmedAt = now;
+    const before = now - this.retentionMs;
+    await t(this.db).deleteFrom('endpoint_captures').where('at', '<', before).execute();
+    await t(this.db).deleteFrom('endpoint_rollups').where('minute', '<', before).execute();
   }
 
   /** One transaction per batch; rollups are sorted so concurrent replicas lock rows in the same order. */

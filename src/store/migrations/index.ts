@@ -10,6 +10,7 @@ import * as m0008 from './0008_rollouts.js';
 import * as m0009 from './0009_jobs.js';
 import * as m0010 from './0010_pipelines.js';
 import * as m0011 from './0011_monitoring.js';
+import * as m0012 from './0012_telemetry_retention.js';
 
 /** Versioned migrations, in order. Append only: never edit a shipped one. */
 const migrations: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '0009_jobs': m0009,
   '0010_pipelines': m0010,
   '0011_monitoring': m0011,
+  '0012_telemetry_retention': m0012,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
