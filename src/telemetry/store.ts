@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { tables, type Db } from '../store/db.js';
 import type { TelemetryBatch } from './sink.js';
 import type { CaptureRow, LogRow, RollupRow, TelemetryTables } from './tables.js';
+import { addHistograms, histogramLiteral } from './histogram.sql.js';
 import { WindowStore } from './windows.store.js';
 
 const t = (db: Db): Kysely<TelemetryTables> => tables<TelemetryTables>(db);
@@ -11,7 +12,6 @@ export const LOG_LINES_KEPT = 1000;
 
 const chunks = <T>(xs: T[]): T[][] => Array.from({ length: Math.ceil(xs.length / CHUNK) }, (_, i) => xs.slice(i * CHUNK, (i + 1) * CHUNK));
 const json = (v: unknown) => (v === null ? null : JSON.stringify(v));
-const pgArray = (xs: number[]) => `{${xs.join(',')}}`;
 
 /** SQL of captures, rollups and deployment logs. No rules here. */
 export class TelemetryStore {
@@ -80,17 +80,14 @@ export class TelemetryStore {
   private async addRollup(tx: Db, r: TelemetryBatch['rollups'][number]): Promise<void> {
     await sql`
       insert into endpoint_rollups (endpoint_id, deployment, minute, requests, errors_4xx, errors_5xx, throttled, latency_sum_ms, latency_hist)
-      values (${r.endpointId}, ${r.deployment}, ${r.minute}, ${r.requests}, ${r.errors4xx}, ${r.errors5xx}, ${r.throttled}, ${r.latencySumMs}, ${pgArray(r.latencyHist)}::integer[])
+      values (${r.endpointId}, ${r.deployment}, ${r.minute}, ${r.requests}, ${r.errors4xx}, ${r.errors5xx}, ${r.throttled}, ${r.latencySumMs}, ${histogramLiteral(r.latencyHist)}::integer[])
       on conflict (endpoint_id, minute, deployment) do update set
         requests = endpoint_rollups.requests + excluded.requests,
         errors_4xx = endpoint_rollups.errors_4xx + excluded.errors_4xx,
         errors_5xx = endpoint_rollups.errors_5xx + excluded.errors_5xx,
         throttled = endpoint_rollups.throttled + excluded.throttled,
         latency_sum_ms = endpoint_rollups.latency_sum_ms + excluded.latency_sum_ms,
-        latency_hist = array(
-          select coalesce(a, 0) + coalesce(b, 0)
-          from unnest(endpoint_rollups.latency_hist, excluded.latency_hist) with ordinality as u(a, b, i)
-          order by i)
+        latency_hist = ${addHistograms('endpoint_rollups', 'latency_hist')}
     `.execute(tx);
   }
 

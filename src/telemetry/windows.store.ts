@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { tables, type Db } from '../store/db.js';
 import { WINDOW_BUCKET_MS, WINDOW_KEPT_MS, type WindowDelta } from './windows.js';
+import { addHistograms, histogramLiteral } from './histogram.sql.js';
 
 /** Kysely type of deployment_windows (migration 0007). */
 interface WindowTable {
@@ -19,10 +20,6 @@ interface WindowTable {
 }
 
 const t = (db: Db): Kysely<{ deployment_windows: WindowTable }> => tables<{ deployment_windows: WindowTable }>(db);
-const pgArray = (xs: number[]) => `{${xs.join(',')}}`;
-/** Element-wise sum of two histogram columns (same bucket bounds in every replica). */
-const addHist = (column: 'latency_hist' | 'mirror_latency_hist') =>
-  sql.raw(`array(select coalesce(a, 0) + coalesce(b, 0) from unnest(deployment_windows.${column}, excluded.${column}) with ordinality as u(a, b, i) order by i)`);
 
 /** SQL of deployment_windows. No rules here. */
 export class WindowStore {
@@ -45,15 +42,15 @@ export class WindowStore {
     await sql`
       insert into deployment_windows (endpoint_id, deployment, bucket, requests, errors_5xx, latency_hist,
         mirror_requests, mirror_errors_5xx, mirror_latency_hist, compared, exact_matches, abs_diff_sum)
-      values (${d.endpointId}, ${d.deployment}, ${d.bucket}, ${d.requests}, ${d.errors5xx}, ${pgArray(d.latencyHist)}::integer[],
-        ${d.mirrorRequests}, ${d.mirrorErrors5xx}, ${pgArray(d.mirrorLatencyHist)}::integer[], ${d.compared}, ${d.exactMatches}, ${d.absDiffSum})
+      values (${d.endpointId}, ${d.deployment}, ${d.bucket}, ${d.requests}, ${d.errors5xx}, ${histogramLiteral(d.latencyHist)}::integer[],
+        ${d.mirrorRequests}, ${d.mirrorErrors5xx}, ${histogramLiteral(d.mirrorLatencyHist)}::integer[], ${d.compared}, ${d.exactMatches}, ${d.absDiffSum})
       on conflict (endpoint_id, deployment, bucket) do update set
         requests = deployment_windows.requests + excluded.requests,
         errors_5xx = deployment_windows.errors_5xx + excluded.errors_5xx,
-        latency_hist = ${addHist('latency_hist')},
+        latency_hist = ${addHistograms('deployment_windows', 'latency_hist')},
         mirror_requests = deployment_windows.mirror_requests + excluded.mirror_requests,
         mirror_errors_5xx = deployment_windows.mirror_errors_5xx + excluded.mirror_errors_5xx,
-        mirror_latency_hist = ${addHist('mirror_latency_hist')},
+        mirror_latency_hist = ${addHistograms('deployment_windows', 'mirror_latency_hist')},
         compared = deployment_windows.compared + excluded.compared,
         exact_matches = deployment_windows.exact_matches + excluded.exact_matches,
         abs_diff_sum = deployment_windows.abs_diff_sum + excluded.abs_diff_sum
