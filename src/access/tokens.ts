@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { durationMs } from '../shared/duration.js';
 
 /** API tokens: 32 random bytes, shown once, stored only as a sha256 hash. */
 export const TOKEN_PREFIX = 'slw_';
@@ -16,11 +17,7 @@ export function looksLikeJwt(secret: string): boolean {
   return !secret.startsWith(TOKEN_PREFIX) && secret.split('.').length === 3;
 }
 
-const units: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3, y: 365 * 86400e3 };
-
 /** Parses durations such as `90s`, `15m`, `8h`, `30d`; null when malformed. */
 export function parseDuration(text: string): number | null {
-  const m = /^(\d+)([smhdwy])$/.exec(text.trim());
-  if (!m) return null;
-  return Number(m[1]) * units[m[2]];
+  return durationMs(text.trim(), ['s', 'm', 'h', 'd', 'w', 'y']);
 }

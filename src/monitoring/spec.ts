@@ -1,18 +1,16 @@
 /** Checks a monitor spec beyond its schema: names, durations, the reference and per-feature methods. */
+import { durationMs } from '../shared/duration.js';
 import { Invalid } from '../shared/errors.js';
 import type { MonitorSpec } from './schema.js';
 
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION = /^(?:\d+(?:s|m|h|d))+$/;
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const DEFAULT_WINDOW = '1h';
 const MAX_DURATION_MS = 3650 * 86_400_000;
 
 /** "1h", "30m", "7d", "1d12h" into milliseconds. */
 export function parseDuration(text: string, field: string): number {
-  if (!DURATION.test(text)) throw Invalid.field(field, `a duration such as 30m, 1h or 7d, got ${JSON.stringify(text)}`);
-  let ms = 0;
-  for (const [, n, unit] of text.matchAll(/(\d+)([smhd])/g)) ms += Number(n) * UNIT_MS[unit];
+  const ms = durationMs(text, ['s', 'm', 'h', 'd']);
+  if (ms === null) throw Invalid.field(field, `a duration such as 30m, 1h or 7d, got ${JSON.stringify(text)}`);
   if (ms <= 0) throw Invalid.field(field, 'a duration above zero');
   if (ms > MAX_DURATION_MS) throw Invalid.field(field, `a duration of at most 3650d, got ${JSON.stringify(text)}`);
   return ms;

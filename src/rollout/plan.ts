@@ -1,4 +1,5 @@
 import { checkLabel } from '../serving/endpoints.rules.js';
+import { durationMs } from '../shared/duration.js';
 import { Invalid } from '../shared/errors.js';
 import type { Gates, RolloutCreate, Step } from './schema.js';
 
@@ -13,16 +14,13 @@ export interface RolloutPlan {
   drainMs: number;
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const DURATION = /^(?:\d+(?:ms|s|m|h))+$/;
 const MAX_DURATION_MS = 7 * 24 * 3_600_000;
 export const DEFAULT_DRAIN = '30s';
 
 /** "10m", "30s", "1h30m", "500ms" into milliseconds. */
 export function parseDuration(text: unknown, field: string): number {
-  if (typeof text !== 'string' || !DURATION.test(text)) throw Invalid.field(field, `must be a duration such as 30s, 10m or 1h30m, got ${JSON.stringify(text)}`);
-  let ms = 0;
-  for (const [, n, unit] of text.matchAll(/(\d+)(ms|s|m|h)/g)) ms += Number(n) * UNIT_MS[unit];
+  const ms = durationMs(text, ['ms', 's', 'm', 'h']);
+  if (ms === null) throw Invalid.field(field, `must be a duration such as 30s, 10m or 1h30m, got ${JSON.stringify(text)}`);
   if (ms > MAX_DURATION_MS) throw Invalid.field(field, 'must be at most 7 days');
   return ms;
 }
@@ -87,7 +85,7 @@ export function parsePlan(text: string, field = 'plan'): Step[] {
       else if (w === 'canary' || w === 'traffic' || w === 'for' || w === 'and') continue;
       else if (/^\d{1,3}%$/.test(w)) pct = Number(w.slice(0, -1));
       else if (/^\d+req$/.test(w)) step.minRequests = Number(w.slice(0, -3));
-      else if (DURATION.test(w)) step.duration = w;
+      else if (durationMs(w, ['ms', 's', 'm', 'h']) !== null) step.duration = w;
       else throw bad(`unknown word '${w}' (expected shadow, canary, N%, a duration such as 5m, or N requests)`);
     }
     if (pct === undefined) throw bad('names no percent such as 10%');
