@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { CLOCK_TICKS_PER_SECOND, statFields } from '../../shared/proc.js';
 
 /**
  * CPU and memory of a job's process group, read from /proc (Linux).
@@ -11,7 +12,6 @@ import { readdir, readFile } from 'node:fs/promises';
  * when time is absent or was killed with the group (cancel, timeout), and
  * keep the peak current while the job runs.
  */
-const TICKS = 100;
 const PAGE = 4096;
 
 interface ProcStat {
@@ -30,10 +30,10 @@ function procStat(pid: number | string): ProcStat | null {
 }
 
 function parseStat(text: string): ProcStat {
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // Fields from 3 (state): pgrp is 5, utime..cstime 14-17, starttime 22, rss 24.
-  const f = (n: number) => Number(rest[n - 3]);
-  return { pgrp: f(5), cpuTicks: f(14) + f(15) + f(16) + f(17), rssBytes: f(24) * PAGE, start: rest[22 - 3] };
+  // pgrp is 5, utime..cstime 14-17, starttime 22, rss 24.
+  const field = statFields(text);
+  const f = (n: number) => Number(field(n));
+  return { pgrp: f(5), cpuTicks: f(14) + f(15) + f(16) + f(17), rssBytes: f(24) * PAGE, start: field(22) };
 }
 
 /** The start time of a live pid (clock ticks since boot), to tell it from a recycled one; null when it is gone or not Linux. */
@@ -63,7 +63,7 @@ export async function sampleGroup(pgid: number): Promise<{ cpuSeconds: number; r
     ticks += s.cpuTicks;
     rss += s.rssBytes;
   }
-  return seen ? { cpuSeconds: ticks / TICKS, rssBytes: rss } : null;
+  return seen ? { cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND, rssBytes: rss } : null;
 }
 
 export const TIME_FORMAT = '%U %S %M';

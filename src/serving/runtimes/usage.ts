@@ -5,9 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
+import { CLOCK_TICKS_PER_SECOND, statFields } from '../../shared/proc.js';
 
-/** USER_HZ: the unit of /proc's utime and stime; 100 on every Linux ABI Node runs on. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface Usage {
   cpuSeconds: number;
@@ -16,9 +15,8 @@ export interface Usage {
 
 /** utime + stime (fields 14 and 15) of a /proc stat line, in seconds; counted after the `)` that ends the command name, which may hold spaces. */
 export function statCpuSeconds(stat: string): number | null {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state), so utime (14) and stime (15) are at 11 and 12.
-  const ticks = Number(fields[11]) + Number(fields[12]);
+  const field = statFields(stat);
+  const ticks = Number(field(14)) + Number(field(15));
   return Number.isFinite(ticks) ? ticks / CLOCK_TICKS_PER_SECOND : null;
 }
 
