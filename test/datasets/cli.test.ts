@@ -1,41 +1,28 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../helpers/process.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startCliTestApp, type CliTestApp } from '../helpers/app.js';
 import { CSV, parquetFile, sha256 } from './fixtures.js';
-
-/** The built CLI as a child process against `url`, with its own config home. */
-const cli = (url: string, token: string, home: string, args: string[]) =>
-  runCli(args, { HOME: home, SLIPWAY_CONFIG: join(home, 'config.json'), SLIPWAY_URL: url, SLIPWAY_TOKEN: token });
 
 // The CLI is a client of the HTTP API, whose store behaviour http.test.ts checks on
 // both drivers; each child process costs a second or more, so this runs on PGlite only.
 for (const driver of ['pglite'] as const) {
   describe(`slipway dataset CLI against a real server [${driver}]`, () => {
-    let t: TestApp;
-    let url: string;
+    let t: CliTestApp;
     let dir: string;
-    const run = (...args: string[]) => cli(url, t.adminToken, dir, args);
+    const run = (...args: string[]) => t.cli(args);
 
     before(async () => {
-      t = await startTestApp(driver);
-      await t.app.listen({ host: '127.0.0.1', port: 0 });
-      const addr = t.app.server.address();
-      url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-      dir = mkdtempSync(join(tmpdir(), 'slipway-cli-'));
+      t = await startCliTestApp(driver);
+      dir = t.home;
       // Big enough to stream in many chunks, so the progress lines have steps to show.
       const rows = ['id,value,label'];
       for (let i = 0; i < 40_000; i++) rows.push(`${i},${i / 7},row-${i}`);
       writeFileSync(join(dir, 'big.csv'), rows.join('\n') + '\n');
       writeFileSync(join(dir, 'sensor.parquet'), parquetFile());
     });
-    after(async () => {
-      await t.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => t.close());
 
     it('uploads with progress, and prints the new version', async () => {
       const r = await run('dataset', 'upload', 'big', join(dir, 'big.csv'), '--source', 'generated', '--refresh', '1h', '--description', 'made by the test');

@@ -5,6 +5,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { loadConfig } from '../../src/config.js';
 import { bootstrap, createPlatform, type Platform } from '../../src/platform.js';
 import { buildApp } from '../../src/server/app.js';
+import { runCli, type CliResult } from './process.js';
 import { testStore, type DriverName, type TestStore } from './stores.js';
 
 /** A whole platform with its HTTP app, for `app.inject()` tests. */
@@ -45,6 +46,31 @@ export async function startTestApp(driver: DriverName, env: Record<string, strin
       await platform.close();
       await store.cleanup();
       rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A TestApp listening on loopback, with the built CLI pointed at it from a home directory of its own. */
+export interface CliTestApp extends TestApp {
+  url: string;
+  home: string;
+  /** Runs `slipway ARGS…` as the admin (or with `token`). */
+  cli(args: string[], opts?: { token?: string; env?: Record<string, string> }): Promise<CliResult>;
+}
+
+export async function startCliTestApp(driver: DriverName, env: Record<string, string> = {}): Promise<CliTestApp> {
+  const t = await startTestApp(driver, env);
+  await t.app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`;
+  const home = mkdtempSync(join(tmpdir(), 'slipway-cli-home-'));
+  return {
+    ...t,
+    url,
+    home,
+    cli: (args, opts = {}) => runCli(args, { HOME: home, SLIPWAY_CONFIG: join(home, 'config.json'), SLIPWAY_URL: url, SLIPWAY_TOKEN: opts.token ?? t.adminToken, ...opts.env }),
+    close: async () => {
+      await t.close();
+      rmSync(home, { recursive: true, force: true });
     },
   };
 }

@@ -1,27 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ServingStore } from '../../src/serving/store.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { runCli } from '../helpers/process.js';
+import { startCliTestApp, type CliTestApp } from '../helpers/app.js';
 
 const ws = '/api/v1/workspaces/default';
 const N = 200;
 
 // The API runs on both drivers in monitors.test.ts; CLI processes cost a second each, so PGlite only.
 describe('slipway monitor CLI and kind: Monitor', () => {
-  let t: TestApp;
-  let url: string;
-  let dir: string;
-  const run = (...args: string[]) => runCli(args, { HOME: dir, SLIPWAY_CONFIG: join(dir, 'config.json'), SLIPWAY_URL: url, SLIPWAY_TOKEN: t.adminToken });
+  let t: CliTestApp;
+  const run = (...args: string[]) => t.cli(args);
 
   before(async () => {
-    t = await startTestApp('pglite');
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`;
-    dir = mkdtempSync(join(tmpdir(), 'slipway-monitor-cli-'));
+    t = await startCliTestApp('pglite');
     // Reference: x = 0…199, colour a/b alternating. Captured traffic: x moved up by 100 (D = 0.5), colour unchanged.
     const csv = ['x,colour', ...Array.from({ length: N }, (_, i) => `${i},${i % 2 ? 'a' : 'b'}`)].join('\n') + '\n';
     assert.equal((await t.call({ method: 'POST', url: `${ws}/datasets/ref/versions?filename=ref.csv`, payload: csv, headers: { 'content-type': 'text/csv' } })).statusCode, 201);
@@ -43,10 +34,7 @@ describe('slipway monitor CLI and kind: Monitor', () => {
     }));
     await t.platform.telemetry.sink.write({ captures, rollups: [], logs: [] });
   });
-  after(async () => {
-    await t.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => t.close());
 
   it('creates, lists, runs (JSON and table) and shows a monitor', async () => {
     const c = await run('monitor', 'create', 'm1', '--endpoint', 'ep', '--reference', 'datasets:/ref/1', '--signals', 'data_drift,data_quality', '--schedule', '0 * * * *');

@@ -1,30 +1,21 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../helpers/process.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startCliTestApp, type CliTestApp } from '../helpers/app.js';
 import { logisticRegressionOnnx, mlmodelYaml } from '../helpers/onnx.js';
-
-/** The built CLI as a child process against `url`, with its own config home. */
-const cli = (url: string, token: string, home: string, args: string[]) =>
-  runCli(args, { HOME: home, SLIPWAY_CONFIG: join(home, 'config.json'), SLIPWAY_URL: url, SLIPWAY_TOKEN: token });
 
 // The HTTP API underneath runs on both drivers in native.test.ts; each CLI
 // process costs about a second, so the CLI runs against a PGlite server only.
 describe('slipway model CLI against a real server on loopback', () => {
-  let t: TestApp;
-  let url: string;
+  let t: CliTestApp;
   let dir: string;
-  const run = (...args: string[]) => cli(url, t.adminToken, dir, args);
+  const run = (...args: string[]) => t.cli(args);
   const lastLine = (s: string) => s.trim().split('\n').at(-1);
 
   before(async () => {
-    t = await startTestApp('pglite');
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`;
-    dir = mkdtempSync(join(tmpdir(), 'slipway-model-cli-'));
+    t = await startCliTestApp('pglite');
+    dir = t.home;
     mkdirSync(join(dir, 'model', 'code'), { recursive: true });
     writeFileSync(join(dir, 'model', 'MLmodel'), mlmodelYaml());
     writeFileSync(join(dir, 'model', 'model.onnx'), logisticRegressionOnnx());
@@ -32,10 +23,7 @@ describe('slipway model CLI against a real server on loopback', () => {
     writeFileSync(join(dir, 'clf.onnx'), logisticRegressionOnnx({ weights: [1, 1, 1, 1] }));
     writeFileSync(join(dir, 'not-a-model.txt'), 'x');
   });
-  after(async () => {
-    await t.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => t.close());
 
   it('registers a model directory and an .onnx file, printing each new version last', async () => {
     const a = await run('model', 'register', 'cancer', join(dir, 'model'), '--alias', 'champion');

@@ -1,26 +1,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { runCli } from '../helpers/process.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startCliTestApp, type CliTestApp } from '../helpers/app.js';
 import { logisticRegressionOnnx } from '../helpers/onnx.js';
 
 const ws = '/api/v1/workspaces/default';
 
 // The API underneath runs on both drivers in http.test.ts; CLI processes cost a second each, so PGlite only.
 describe('slipway rollout CLI against a loopback server', () => {
-  let t: TestApp;
-  let url: string;
-  let dir: string;
-  const run = (...args: string[]) => runCli(args, { HOME: dir, SLIPWAY_CONFIG: join(dir, 'config.json'), SLIPWAY_URL: url, SLIPWAY_TOKEN: t.adminToken });
+  let t: CliTestApp;
+  const run = (...args: string[]) => t.cli(args);
 
   before(async () => {
-    t = await startTestApp('pglite');
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`;
-    dir = mkdtempSync(join(tmpdir(), 'slipway-rollout-cli-'));
+    t = await startCliTestApp('pglite');
     for (let i = 0; i < 2; i++) {
       const r = await t.call({ method: 'POST', url: `${ws}/models/clf/versions?filename=model.onnx`, payload: logisticRegressionOnnx(), headers: { 'content-type': 'application/octet-stream' } });
       assert.equal(r.statusCode, 201, r.body);
@@ -31,10 +22,7 @@ describe('slipway rollout CLI against a loopback server', () => {
     assert.equal((await t.call({ method: 'PUT', url: `${ws}/endpoints/cancer/traffic`, payload: { traffic: { blue: 100 } } })).statusCode, 200);
     for (const d of ['blue', 'green']) await t.platform.serving.deployments.setState('cancer', d, 'Ready');
   });
-  after(async () => {
-    await t.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => t.close());
 
   it('starts with a compact plan and gates, shows the current step, pauses, aborts', async () => {
     const bad = await run('rollout', 'start', 'r1', '--endpoint', 'cancer', '--candidate', 'green', '--plan', 'shadow 20% soon');
