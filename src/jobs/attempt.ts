@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Access } from '../access/service.js';
+import type { BatchService } from '../batch/service.js';
 import type { Ctx } from '../access/principal.js';
 import { newToken } from '../access/tokens.js';
 import type { ArtifactStore } from '../artifacts/store.js';
@@ -28,6 +29,8 @@ export interface AttemptDeps extends IoDeps {
   /** The minimal environment every child starts from (src/config.ts childEnv). */
   childEnv: Record<string, string>;
   serverUrl?: string;
+  /** Batch runs, for the batch-score step. */
+  batch?: BatchService;
   worker: string;
   log: (msg: string) => void;
 }
@@ -85,7 +88,8 @@ export class Attempt {
     }, every);
   }
 
-  private async run(): Promise<void> {
+  /** The attempt's spec, workspace and fresh directories; a failure here fails the attempt at once instead of waiting out its lease. */
+  private async prepare(): Promise<{ spec: JobSpec; workspace: string; base: string; cwd: string }> {
     const { d, job } = this;
     const spec = JSON.parse(job.spec) as JobSpec;
     const workspace = await d.store.workspaceName(job.workspace_id);
@@ -93,6 +97,21 @@ export class Attempt {
     const cwd = join(base, 'work');
     await rm(base, { recursive: true, force: true });
     await mkdir(cwd, { recursive: true });
+    return { spec, workspace, base, cwd };
+  }
+
+  private async run(): Promise<void> {
+    const { d, job } = this;
+    let prepared: Awaited<ReturnType<Attempt['prepare']>>;
+    try {
+      prepared = await this.prepare();
+    } catch (e) {
+      const error = `could not prepare the attempt: ${(e as Error).message}`;
+      d.log(`job ${job.id} attempt ${job.attempt}: ${error}`);
+      await d.store.appendLogs([{ job_id: job.id, attempt: job.attempt, at: Date.now(), stream: 'system', line: error }]).catch(() => undefined);
+      return this.finish('failed', undefined, error, undefined, '');
+    }
+    const { spec, workspace, base, cwd } = prepared;
     const log = new AttemptLog(d.store, job.id, job.attempt, base);
     log.note(`attempt ${job.attempt} started on ${d.worker}`);
     const beat = this.heartbeats();

@@ -242,3 +242,25 @@ for (const driver of drivers) {
     });
   });
 }
+
+describe('jobs: an attempt that cannot be prepared', () => {
+  it('fails at once, naming why, instead of waiting out its lease', async () => {
+    const t = await startTestApp('pglite', { ...FAST, SLIPWAY_JOB_LEASE_MS: '60000' });
+    // The worker's work root is a file: no attempt directory can be made under it.
+    writeFileSync(join(t.dataDir, 'jobs'), 'not a directory');
+    const worker = t.platform.jobWorker({ log: () => undefined });
+    worker.start();
+    try {
+      const r = await t.call({ method: 'POST', url: `${ws}/jobs`, payload: { command: ['true'] } });
+      assert.equal(r.statusCode, 201, r.body);
+      const done = await until('job failed', async () => {
+        const j = (await t.call({ method: 'GET', url: `${ws}/jobs/${r.json().id}` })).json();
+        return j.state === 'failed' && j;
+      }, 20_000);
+      assert.match(done.error, /could not prepare the attempt: .*(ENOTDIR|EEXIST)/);
+    } finally {
+      await worker.stop();
+      await t.close();
+    }
+  });
+});
