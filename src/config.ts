@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { OidcConfig } from './access/oidc.js';
 import type { StoreTarget } from './store/db.js';
 import { parseJobsConfig, type JobsConfig } from './jobs/config.js';
+import { parseAlertDeliveryConfig, type AlertDeliveryConfig } from './alerts/channels/config.js';
 
 /**
  * Everything the process reads from flags and the environment, parsed once
@@ -29,10 +30,14 @@ export interface Config {
   shutdownGraceMs: number;
   /** Milliseconds between rollout controller ticks (worker role). */
   rolloutTickMs: number;
+  /** Milliseconds between evaluations of every alert rule (worker role; SLIPWAY_ALERT_INTERVAL_MS). */
+  alertIntervalMs: number;
   /** How long captures and per-minute rollups are kept (SLIPWAY_TELEMETRY_RETENTION). */
   telemetryRetentionMs: number;
   /** Job queue and worker settings (src/jobs/config.ts). */
   jobs: JobsConfig;
+  /** Alert notification delivery: poll, timeout, attempts, backoff (src/alerts/channels/config.ts). */
+  alertDelivery: AlertDeliveryConfig;
 }
 
 export interface ConfigFlags {
@@ -61,6 +66,13 @@ function parseTick(text: string | undefined): number {
   if (text === undefined) return 1000;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 10 || n > 60_000) throw new Error(`SLIPWAY_ROLLOUT_TICK_MS: expected milliseconds from 10 to 60000, got '${text}'`);
+  return n;
+}
+
+function parseAlertInterval(text: string | undefined): number {
+  if (text === undefined) return 15_000;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 50 || n > 3_600_000) throw new Error(`SLIPWAY_ALERT_INTERVAL_MS: expected milliseconds from 50 to 3600000, got '${text}'`);
   return n;
 }
 
@@ -110,8 +122,10 @@ export function loadConfig(flags: ConfigFlags, env: Env): Config {
     logLevel: env.SLIPWAY_LOG_LEVEL ?? 'info',
     shutdownGraceMs: parseGrace(env.SLIPWAY_SHUTDOWN_GRACE_MS),
     rolloutTickMs: parseTick(env.SLIPWAY_ROLLOUT_TICK_MS),
+    alertIntervalMs: parseAlertInterval(env.SLIPWAY_ALERT_INTERVAL_MS),
     telemetryRetentionMs: parseRetention(env.SLIPWAY_TELEMETRY_RETENTION),
     jobs: parseJobsConfig(env),
+    alertDelivery: parseAlertDeliveryConfig(env),
     childEnv: Object.fromEntries(CHILD_ENV.flatMap((k) => (env[k] !== undefined ? [[k, env[k] as string]] : []))),
     maxArtifactBytes: env.SLIPWAY_MAX_ARTIFACT_BYTES ? parseBytes(env.SLIPWAY_MAX_ARTIFACT_BYTES) : 5 * 1024 ** 3,
   };

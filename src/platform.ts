@@ -19,6 +19,22 @@ import { JobWorker } from './jobs/worker.js';
 import { pipelineHandler } from './jobs/pipelines/apply.js';
 import { PipelineScheduler } from './jobs/pipelines/scheduler.js';
 import { PipelineService } from './jobs/pipelines/service.js';
+import { batchEndpointHandler } from './batch/apply.js';
+import { BatchScorer } from './batch/scorer.js';
+import { BatchService } from './batch/service.js';
+import { AlertActions } from './alerts/actions.js';
+import { alertRuleHandler } from './alerts/apply.js';
+import { AlertEvaluator, type EvaluatorOptions } from './alerts/evaluator.js';
+import type { Notifier } from './alerts/notification.js';
+import { Readings } from './alerts/readings.js';
+import { AlertService } from './alerts/service.js';
+import { alertChannelHandler } from './alerts/channels/apply.js';
+import { DeliveryLoop } from './alerts/channels/delivery.js';
+import { createNotifier } from './alerts/channels/notifier.js';
+import { ChannelService } from './alerts/channels/service.js';
+import { MonitorScheduler } from './monitoring/scheduler.js';
+
+export { createNotifier, DeliveryLoop };
 
 /**
  * The composition root: builds the store and every service once from the
@@ -39,6 +55,19 @@ export interface Platform {
   apply: ApplyEngine;
   jobs: JobService;
   pipelines: PipelineService;
+  batch: BatchService;
+  /** Plans, scores and writes out batch runs, mini-batch by mini-batch (worker role and `up`). */
+  batchScorer(opts: { log: (msg: string) => void }): BatchScorer;
+  alerts: AlertService;
+  /** Evaluates alert rules, queues notifications and runs actions (worker role and `up`). */
+  alertEvaluator(opts: EvaluatorOptions): AlertEvaluator;
+  alertChannels: ChannelService;
+  /** Queues alert notifications in the caller's transaction: the outbox `alertDelivery` sends. */
+  notifier: Notifier;
+  /** Sends queued alert notifications with retries and logs every attempt (worker role and `up`). */
+  alertDelivery(opts: { log: (msg: string) => void }): DeliveryLoop;
+  /** Runs monitors on their cron schedules (worker role and `up`). */
+  monitorScheduler(opts: { log: (msg: string) => void; now?: () => number }): MonitorScheduler;
   /** A job worker over this platform (worker role and `up`); `serverUrl` is where jobs reach the API. */
   jobWorker(opts: { serverUrl?: string; log: (msg: string) => void }): JobWorker;
   /** Advances pipeline runs and fires their schedules (worker role and `up`). */
@@ -67,6 +96,11 @@ export async function createPlatform(config: Config): Promise<Platform> {
   const jobs = new JobService({ db: store.db, authz: access.authz, tracking, datasets, registry, config: config.jobs });
   // Triggers (a model version or dataset version created) start pipeline runs off the caller's path.
   const pipelines: PipelineService = new PipelineService({ db: store.db, authz: access.authz, access, tracking, datasets, registry, jobs: jobs.store, config: config.jobs, cancelJob: (ctx, ws, id, reason) => jobs.cancel(ctx, ws, id, reason), log: (m) => console.warn(m) });
+  const alerts = new AlertService({ db: store.db, authz: access.authz });
+  // State changes queue their notifications in the outbox, in their own transaction; the delivery loop sends them.
+  const notifier: Notifier = createNotifier(store.db);
+  const alertChannels = new ChannelService({ db: store.db, authz: access.authz, delivery: config.alertDelivery });
+  const batch = new BatchService({ db: store.db, authz: access.authz, datasets, models: registryResolver(registry), config: config.jobs });
   const pipelineTrigger = (start: () => Promise<void>) => void start().catch((e) => console.warn(`pipeline trigger: ${(e as Error).message}`));
   return {
     config,
@@ -80,12 +114,24 @@ export async function createPlatform(config: Config): Promise<Platform> {
     telemetry,
     monitoring,
     rollouts,
-    apply: createApply({ serving, rollouts, authz: access.authz }).register(pipelineHandler(pipelines)).register(monitorHandler(monitoring)),
+    apply: createApply({ serving, rollouts, authz: access.authz }).register(pipelineHandler(pipelines)).register(monitorHandler(monitoring)).register(batchEndpointHandler(batch)).register(alertRuleHandler(alerts)).register(alertChannelHandler(alertChannels)),
     jobs,
     pipelines,
+    batch,
+    batchScorer: (opts) => new BatchScorer({ db: store.db, artifacts, datasets, access, config: config.jobs, log: opts.log }),
+    alerts,
+    alertEvaluator: (opts) =>
+      new AlertEvaluator(
+        { db: store.db, authz: access.authz, store: alerts.store, readings: new Readings(store.db), notifier, actions: new AlertActions({ db: store.db, authz: access.authz, access, serving, pipelines, store: alerts.store }) },
+        { intervalMs: config.alertIntervalMs, ...opts },
+      ),
+    alertChannels,
+    notifier,
+    alertDelivery: (opts) => new DeliveryLoop(alertChannels.store, { ...config.alertDelivery, ...opts }),
+    monitorScheduler: (opts) => new MonitorScheduler(monitoring, { pollMs: config.jobs.pollMs, ...opts }),
     pipelineScheduler: (opts) => new PipelineScheduler(pipelines, { pollMs: config.jobs.pollMs, ...opts }),
     jobWorker: (opts) =>
-      new JobWorker({ store: jobs.store, access, tracking, artifacts, datasets, registry, config: config.jobs, workRoot: join(config.dataDir, 'jobs'), childEnv: config.childEnv, serverUrl: config.jobs.serverUrl ?? opts.serverUrl, log: opts.log }),
+      new JobWorker({ store: jobs.store, access, tracking, artifacts, datasets, registry, config: config.jobs, workRoot: join(config.dataDir, 'jobs'), childEnv: config.childEnv, serverUrl: config.jobs.serverUrl ?? opts.serverUrl, batch, log: opts.log }),
     close: async () => {
       await artifacts.close();
       await store.close();

@@ -12,9 +12,11 @@ import { applyRoutes } from '../apply/routes.js';
 import { gatewayRoutes } from '../gateway/routes.js';
 import { telemetryRoutes } from '../telemetry/routes.js';
 import { monitorRoutes } from '../monitoring/routes.js';
+import { alertRoutes } from '../alerts/routes.js';
 import { rolloutRoutes } from '../rollout/routes.js';
 import { jobRoutes } from '../jobs/routes.js';
 import { pipelineRoutes } from '../jobs/pipelines/routes.js';
+import { batchRoutes } from '../batch/routes.js';
 import type { Platform } from '../platform.js';
 import { authPlugin } from './auth.js';
 import { registerErrorHandling, sendProblem, toProblem } from './errors.js';
@@ -75,9 +77,11 @@ export async function buildApp(platform: Platform, opts: AppOptions): Promise<Fa
     await app.register(servingRoutes, { serving: platform.serving });
     await app.register(telemetryRoutes, { telemetry: platform.telemetry });
     await app.register(monitorRoutes, { monitors: platform.monitoring });
+    await app.register(alertRoutes, { alerts: platform.alerts });
     await app.register(rolloutRoutes, { rollouts: platform.rollouts });
     await app.register(jobRoutes, { jobs: platform.jobs });
     await app.register(pipelineRoutes, { pipelines: platform.pipelines });
+    await app.register(batchRoutes, { batch: platform.batch });
     await app.register(applyRoutes, { engine: platform.apply });
   }
   if (opts.role === 'all' || opts.role === 'gateway') {

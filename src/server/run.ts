@@ -42,6 +42,12 @@ export async function startRole(role: Role, config: Config): Promise<Running> {
     worker?.start();
     const scheduler = role === 'all' || role === 'worker' ? platform.pipelineScheduler({ log: (m) => a.log.warn(m) }) : undefined;
     scheduler?.start();
+    // Batch runs are scored by every worker's loop, mini-batch by mini-batch.
+    const scorer = role === 'all' || role === 'worker' ? platform.batchScorer({ log: (m) => a.log.warn(m) }) : undefined;
+    scorer?.start();
+    // Alerts link to this server in notifications: `up` knows its URL, a worker-only process reaches the API at SLIPWAY_SERVER_URL.
+    const evaluator = role === 'all' || role === 'worker' ? platform.alertEvaluator({ publicUrl: role === 'all' ? `http://${host}:${port}` : config.jobs.serverUrl, log: (m) => a.log.warn(m) }) : undefined;
+    evaluator?.start();
     let stopping: Promise<void> | undefined;
     return {
       app,
@@ -50,7 +56,9 @@ export async function startRole(role: Role, config: Config): Promise<Running> {
       adminToken,
       stop: () => (stopping ??= (async () => {
         await controller?.stop();
+        await evaluator?.stop();
         await scheduler?.stop();
+        await scorer?.stop();
         await worker?.stop();
         await a.close();
         await platform.close();

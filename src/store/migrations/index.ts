@@ -11,6 +11,9 @@ import * as m0009 from './0009_jobs.js';
 import * as m0010 from './0010_pipelines.js';
 import * as m0011 from './0011_monitoring.js';
 import * as m0012 from './0012_telemetry_retention.js';
+import * as m0013 from './0013_alerts.js';
+import * as m0014 from './0014_alert_delivery.js';
+import * as m0015 from './0015_batch.js';
 
 /** Versioned migrations, in order. Append only: never edit a shipped one. */
 const migrations: Record<string, Migration> = {
@@ -26,6 +29,9 @@ const migrations: Record<string, Migration> = {
   '0010_pipelines': m0010,
   '0011_monitoring': m0011,
   '0012_telemetry_retention': m0012,
+  '0013_alerts': m0013,
+  '0014_alert_delivery': m0014,
+  '0015_batch': m0015,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,0 +1,143 @@
+import type { Action } from '../access/matrix.js';
+import type { Authorizer } from '../access/authorizer.js';
+import type { Ctx } from '../access/principal.js';
+import { MonitoringStore } from '../monitoring/store.js';
+import { requireEndpoint } from '../serving/endpoints.js';
+import { ServingStore } from '../serving/store.js';
+import { Conflict, Forbidden, Invalid, NotFound } from '../shared/errors.js';
+import type { Db } from '../store/db.js';
+import { prometheusRules, type PrometheusRules } from './prometheus.js';
+import type { AlertRuleSpec, AlertsQuery, SilenceBody } from './schema.js';
+import { checkRule, parseDuration, sourceOf } from './spec.js';
+import { AlertStore } from './store.js';
+import { alertView, ruleView, silencedBy, silenceView, type AlertView, type RuleView, type SilenceView } from './views.js';
+
+/** Rights a rule's actions use: whoever writes the rule must hold them. */
+const ACTION_RIGHTS: Record<string, Action[]> = { rollback: ['endpoint.deploy'], scale_to_zero: ['endpoint.deploy'], run_pipeline: ['job.run', 'alert.ack'] };
+
+/**
+ * Alert rules (monitor.write to change), alerts (workspace.read to see,
+ * alert.ack to acknowledge) and silences (monitor.write). Evaluation is the
+ * evaluator's (evaluator.ts); this is what people do.
+ */
+export class AlertService {
+  readonly store: AlertStore;
+  private readonly serving: ServingStore;
+  private readonly monitors: MonitoringStore;
+
+  constructor(private readonly d: { db: Db; authz: Authorizer }) {
+    this.store = new AlertStore(d.db);
+    this.serving = new ServingStore(d.db);
+    this.monitors = new MonitoringStore(d.db);
+  }
+
+  /** Creates or replaces a rule (apply and the API share it); an open alert of the rule stays open. */
+  async put(ctx: Ctx, workspace: string, input: AlertRuleSpec, expectNew = false): Promise<RuleView> {
+    const spec = checkRule(input);
+    return this.d.authz.mutate(ctx, { action: 'monitor.write', workspace, target: `alert-rule/${spec.name}`, detail: { op: 'put', source: spec.source, actions: (spec.actions ?? []).map((a) => a.type) } }, async (tx, ws) => {
+      const wsId = Number(ws!.id);
+      await this.checkRefs(tx, wsId, spec);
+      for (const [i, a] of (spec.actions ?? []).entries()) {
+        for (const right of ACTION_RIGHTS[a.type]) if (!(await this.d.authz.can(ctx.principal, right, ws!))) throw new Forbidden(`actions[${i}] (${a.type}) needs '${right}' in workspace '${workspace}', which ${ctx.principal.name} does not hold`, right);
+      }
+      if (expectNew && (await this.store.rule(wsId, spec.name, tx))) throw new Conflict(`alert rule '${spec.name}' already exists in workspace '${workspace}'`);
+      const row = await this.store.upsertRule(tx, { workspace_id: wsId, name: spec.name, spec: JSON.stringify(spec), principal_id: ctx.principal.id, created_by: ctx.principal.name, now: Date.now() });
+      return ruleView(workspace, row);
+    });
+  }
+
+  /** The endpoint or monitor a rule reads exists in the workspace (job rules name nothing that must exist). */
+  private async checkRefs(tx: Db, wsId: number, spec: AlertRuleSpec): Promise<void> {
+    const s = sourceOf(spec);
+    if (s.kind === 'endpoint') {
+      const e = await requireEndpoint(this.serving, tx, wsId, s.endpoint).catch(() => {
+        throw Invalid.field('source.endpoint', `an endpoint of this workspace, got '${s.endpoint}'`);
+      });
+      if (s.deployment && !(await this.serving.deployments([e.id], tx)).some((d) => d.name === s.deployment)) throw Invalid.field('source.deployment', `a deployment of endpoint '${s.endpoint}', got '${s.deployment}'`);
+    }
+    if (s.kind === 'monitor' && !(await this.monitors.get(wsId, s.monitor, tx))) throw Invalid.field('source.monitor', `a monitor of this workspace, got '${s.monitor}'`);
+  }
+
+  async list(ctx: Ctx, workspace: string): Promise<RuleView[]> {
+    const ws = await this.d.authz.authorize(ctx, 'workspace.read', workspace);
+    return (await this.store.rules(Number(ws.id))).map((r) => ruleView(workspace, r));
+  }
+
+  async get(ctx: Ctx, workspace: string, name: string): Promise<RuleView & { alert: AlertView | null }> {
+    const ws = await this.d.authz.authorize(ctx, 'workspace.read', workspace);
+    const r = await this.store.rule(Number(ws.id), name);
+    if (!r) throw new NotFound('alert rule', name);
+    const open = await this.store.openAlert(r.id);
+    return { ...ruleView(workspace, r), alert: open ? await this.view(workspace, open.workspace_id, open) : null };
+  }
+
+  async delete(ctx: Ctx, workspace: string, name: string): Promise<void> {
+    await this.d.authz.mutate(ctx, { action: 'monitor.write', workspace, target: `alert-rule/${name}`, detail: { op: 'delete' } }, async (tx, ws) => {
+      const r = await this.store.rule(Number(ws!.id), name, tx);
+      if (!r) throw new NotFound('alert rule', name);
+      await this.store.deleteRule(tx, r.id);
+    });
+  }
+
+  /** Prometheus alerting rules for the workspace's endpoint-metric rules. */
+  async prometheus(ctx: Ctx, workspace: string): Promise<PrometheusRules> {
+    const ws = await this.d.authz.authorize(ctx, 'workspace.read', workspace);
+    return prometheusRules(workspace, (await this.store.rules(Number(ws.id))).map((r) => JSON.parse(r.spec) as AlertRuleSpec));
+  }
+
+  async alerts(ctx: Ctx, workspace: string, q: AlertsQuery): Promise<AlertView[]> {
+    const ws = await this.d.authz.authorize(ctx, 'workspace.read', workspace);
+    const silences = await this.store.silences(Number(ws.id), Date.now());
+    return (await this.store.alerts(Number(ws.id), { ...q, limit: q.limit ?? 100 })).map((a) => alertView(workspace, a, a.state !== 'resolved' && !!silencedBy(a, silences)));
+  }
+
+  async alert(ctx: Ctx, workspace: string, id: number): Promise<AlertView> {
+    const ws = await this.d.authz.authorize(ctx, 'workspace.read', workspace);
+    const a = await this.store.alert(Number(ws.id), id);
+    if (!a) throw new NotFound('alert', id);
+    return this.view(workspace, Number(ws.id), a);
+  }
+
+  private async view(workspace: string, wsId: number, a: Awaited<ReturnType<AlertStore['alert']>> & object): Promise<AlertView> {
+    const silenced = a.state !== 'resolved' && !!silencedBy(a, await this.store.silences(wsId, Date.now()));
+    const rule = await this.store.rule(wsId, a.rule);
+    return alertView(workspace, a, silenced, rule ? ((JSON.parse(rule.spec) as AlertRuleSpec).runbook ?? '') : undefined);
+  }
+
+  /** Firing → acknowledged: no more re-notifications; it still resolves by itself when the condition clears. */
+  async ack(ctx: Ctx, workspace: string, id: number, comment?: string): Promise<AlertView> {
+    await this.d.authz.mutate(ctx, { action: 'alert.ack', workspace, target: `alert/${id}`, detail: { op: 'ack', ...(comment ? { comment } : {}) } }, async (tx, ws) => {
+      const a = await this.store.alert(Number(ws!.id), id, tx, true);
+      if (!a) throw new NotFound('alert', id);
+      if (a.state !== 'firing') throw new Conflict(`alert ${id} is ${a.state}; only a firing alert is acknowledged`);
+      const now = Date.now();
+      await this.store.updateAlert(tx, id, { state: 'acknowledged', acked_at: now, acked_by: ctx.principal.name, updated_at: now });
+    });
+    return this.alert(ctx, workspace, id);
+  }
+
+  async silence(ctx: Ctx, workspace: string, body: SilenceBody): Promise<SilenceView> {
+    const now = Date.now();
+    if (!Object.keys(body.matchers).length) throw Invalid.field('matchers', 'at least one of rule or a label, e.g. {rule: cancer-errors}');
+    if ((body.until === undefined) === (body.duration === undefined)) throw Invalid.field('until', 'either until (an ISO 8601 time) or duration (such as 2h), not both');
+    const until = body.until !== undefined ? Date.parse(body.until) : now + parseDuration(body.duration!, 'duration');
+    if (!Number.isFinite(until)) throw Invalid.field('until', `an ISO 8601 time, got '${body.until}'`);
+    if (until <= now) throw Invalid.field('until', 'a time in the future');
+    return this.d.authz.mutate(ctx, { action: 'monitor.write', workspace, target: 'alert-silences', detail: { op: 'silence', matchers: body.matchers, until: new Date(until).toISOString() } }, async (tx, ws) => {
+      const s = await this.store.insertSilence(tx, { workspace_id: Number(ws!.id), matchers: JSON.stringify(body.matchers), until, comment: body.comment ?? '', created_by: ctx.principal.name, created_at: now });
+      return silenceView(workspace, s, now);
+    });
+  }
+
+  async silences(ctx: Ctx, workspace: string, all = false): Promise<SilenceView[]> {
+    const ws = await this.d.authz.authorize(ctx, 'workspace.read', workspace);
+    const now = Date.now();
+    return (await this.store.silences(Number(ws.id), now, all)).map((s) => silenceView(workspace, s, now));
+  }
+
+  async unsilence(ctx: Ctx, workspace: string, id: number): Promise<void> {
+    await this.d.authz.mutate(ctx, { action: 'monitor.write', workspace, target: `alert-silence/${id}`, detail: { op: 'delete' } }, async (tx, ws) => {
+      if (!(await this.store.deleteSilence(tx, Number(ws!.id), id))) throw new NotFound('silence', id);
+    });
+  }
+}

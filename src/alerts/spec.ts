@@ -1,0 +1,58 @@
+/** Checks an alert rule beyond its schema: names, durations, the source and its condition, actions. */
+import { Invalid } from '../shared/errors.js';
+import type { AlertRuleSpec, Metric } from './schema.js';
+
+const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const UNIT_MS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 };
+const MAX_MS = 365 * 86400e3;
+
+/** "30s", "5m", "1h30m" into milliseconds; `zero` allows "0s". */
+export function parseDuration(text: string, field: string, zero = false): number {
+  const ok = /^(?:\d+[smhd])+$/.test(text);
+  const ms = ok ? [...text.matchAll(/(\d+)([smhd])/g)].reduce((s, [, n, u]) => s + Number(n) * UNIT_MS[u], 0) : NaN;
+  if (!ok || ms > MAX_MS) throw Invalid.field(field, `a duration such as 30s, 5m or 1h (at most 365d), got ${JSON.stringify(text)}`);
+  if (ms <= 0 && !zero) throw Invalid.field(field, 'a duration above zero');
+  return ms;
+}
+
+export type Source =
+  | { kind: 'endpoint'; endpoint: string; deployment?: string; metric: Metric }
+  | { kind: 'monitor'; monitor: string; signal?: string }
+  | { kind: 'jobs'; pipeline?: string };
+
+export function sourceOf(spec: AlertRuleSpec): Source {
+  const s = spec.source as Record<string, string>;
+  if ('endpoint' in s) return { kind: 'endpoint', endpoint: s.endpoint, deployment: s.deployment, metric: s.metric as Metric };
+  if ('monitor' in s) return { kind: 'monitor', monitor: s.monitor, signal: s.signal };
+  return { kind: 'jobs', pipeline: s.pipeline };
+}
+
+const SIGNALS = ['data_drift', 'prediction_drift', 'data_quality', 'model_performance', 'freshness'];
+/** Metrics whose rule needs a {op, threshold}; no_traffic and the other sources fire on an event. */
+export const needsCondition = (s: Source) => s.kind === 'endpoint' && s.metric !== 'no_traffic';
+
+export interface Timing {
+  windowMs: number;
+  forMs: number;
+  renotifyMs: number | null;
+}
+
+export function timing(spec: AlertRuleSpec): Timing {
+  return { windowMs: parseDuration(spec.window, 'window'), forMs: parseDuration(spec.for ?? '0s', 'for', true), renotifyMs: spec.renotify ? parseDuration(spec.renotify, 'renotify') : null };
+}
+
+export function checkRule(spec: AlertRuleSpec): AlertRuleSpec {
+  if (!NAME.test(spec.name)) throw Invalid.field('name', 'lowercase letters, digits and dashes, starting and ending with a letter or digit (at most 63)');
+  const source = sourceOf(spec);
+  timing(spec);
+  if (source.kind === 'monitor' && source.signal !== undefined && !SIGNALS.includes(source.signal)) throw Invalid.field('source.signal', `one of ${SIGNALS.join(', ')}, got ${JSON.stringify(source.signal)}`);
+  if (needsCondition(source) && !spec.condition) throw Invalid.field('condition', `{op, threshold} for metric ${source.kind === 'endpoint' ? source.metric : ''}`);
+  if (!needsCondition(source) && spec.condition) throw Invalid.field('condition', 'nothing: no_traffic, monitor and job rules fire on an event, not a threshold');
+  for (const [k, v] of Object.entries(spec.labels ?? {})) if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k) || v.length > 200) throw Invalid.field(`labels.${k}`, 'a label name of letters, digits and _ (not starting with a digit) with a value of at most 200 characters');
+  for (const [i, a] of (spec.actions ?? []).entries()) {
+    if ((a.type === 'rollback' || a.type === 'scale_to_zero') && !a.endpoint && source.kind !== 'endpoint') throw Invalid.field(`actions[${i}].endpoint`, 'the endpoint to act on (the source is not an endpoint)');
+    if (a.type === 'scale_to_zero' && !NAME.test(a.deployment)) throw Invalid.field(`actions[${i}].deployment`, 'a deployment name');
+  }
+  if (new Set((spec.actions ?? []).map((a) => a.type)).size !== (spec.actions ?? []).length) throw Invalid.field('actions', 'each action type at most once');
+  return spec;
+}

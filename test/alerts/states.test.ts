@@ -1,0 +1,184 @@
+/**
+ * Alert states on both drivers, driven by a clock the test holds: telemetry
+ * windows written through the real sink, the real evaluator, and a notifier
+ * that records what was queued in each transition's transaction.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { AlertActions } from '../../src/alerts/actions.js';
+import { AlertEvaluator } from '../../src/alerts/evaluator.js';
+import type { AlertNotification, Notifier } from '../../src/alerts/notification.js';
+import { Readings } from '../../src/alerts/readings.js';
+import { ServingStore } from '../../src/serving/store.js';
+import { bucketStart, emptyWindow } from '../../src/telemetry/windows.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { logisticRegressionOnnx } from '../helpers/onnx.js';
+import { drivers } from '../helpers/stores.js';
+
+const ws = '/api/v1/workspaces/default';
+const MIN = 60_000;
+
+for (const driver of drivers) {
+  describe(`alert states (${driver})`, () => {
+    let t: TestApp;
+    let endpointId: number;
+    let clock = 0;
+    const sent: Array<{ channels: string[]; n: AlertNotification }> = [];
+    const recorder: Notifier = { enqueue: async (_tx, _ws, channels, n) => void sent.push({ channels, n }) };
+    const evaluator = () => {
+      const p = t.platform;
+      const db = p.store.db;
+      return new AlertEvaluator(
+        { db, authz: p.access.authz, store: p.alerts.store, readings: new Readings(db), notifier: recorder, actions: new AlertActions({ db, authz: p.access.authz, access: p.access, serving: p.serving, pipelines: p.pipelines, store: p.alerts.store }) },
+        { now: () => clock, publicUrl: 'http://slipway.test' },
+      );
+    };
+    const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) => {
+      const r = await t.call({ method, url, payload });
+      return { status: r.statusCode, body: r.body ? r.json() : null };
+    };
+    const ok = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) => {
+      const r = await call(method, url, payload);
+      assert.ok(r.status < 300, `${method} ${url}: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    };
+    /** `errors` of `requests` 5xx in the 5-second bucket holding `at`. */
+    const traffic = (at: number, requests: number, errors: number) =>
+      t.platform.telemetry.sink.write({ captures: [], rollups: [], logs: [], windows: [{ ...emptyWindow(endpointId, 'blue', bucketStart(at)), requests, errors5xx: errors }] });
+    const rule = (name: string, extra: object = {}) =>
+      ok('POST', `${ws}/alert-rules`, { name, source: { endpoint: 'ep', metric: 'error_rate' }, condition: { op: '>', threshold: 0.1 }, window: '1m', channels: ['oncall'], ...extra });
+    const alertsOf = async (rule: string) => (await ok('GET', `${ws}/alerts?rule=${rule}`)).alerts as Array<{ id: number; state: string; silenced: boolean; summary: string; value: number }>;
+
+    before(async () => {
+      t = await startTestApp(driver);
+      assert.equal((await t.call({ method: 'POST', url: `${ws}/models/lr/versions?filename=model.onnx`, payload: logisticRegressionOnnx(), headers: { 'content-type': 'application/octet-stream' } })).statusCode, 201);
+      await ok('POST', `${ws}/endpoints`, { name: 'ep' });
+      await ok('POST', `${ws}/endpoints/ep/deployments`, { name: 'blue', model: 'models:/lr/1' });
+      endpointId = Number((await new ServingStore(t.platform.store.db).endpoint('ep'))!.id);
+    });
+    after(() => t.close());
+
+    it('refuses malformed rules naming the field', async () => {
+      const bad = async (body: object, field: RegExp) => {
+        const r = await call('POST', `${ws}/alert-rules`, { name: 'bad', source: { endpoint: 'ep', metric: 'error_rate' }, condition: { op: '>', threshold: 0.1 }, window: '1m', ...body });
+        assert.equal(r.status, 400, JSON.stringify(r.body));
+        assert.match(JSON.stringify(r.body), field);
+      };
+      await bad({ window: 'soon' }, /window.*duration/);
+      await bad({ for: '-1s' }, /for/);
+      await bad({ condition: undefined }, /condition/);
+      await bad({ source: { endpoint: 'nope', metric: 'error_rate' } }, /source\.endpoint/);
+      await bad({ source: { endpoint: 'ep', metric: 'vibes' } }, /source/);
+      await bad({ source: { monitor: 'nope' }, condition: undefined }, /source\.monitor/);
+      await bad({ labels: { 'bad-label': 'x' } }, /labels\.bad-label/);
+      await bad({ actions: [{ type: 'run_pipeline' }] }, /actions/);
+    });
+
+    it('fires once per episode, re-notifies after renotify, stops re-notifying once acknowledged, resolves once', async () => {
+      await rule('errors', { renotify: '1m', labels: { team: 'serving' } });
+      const t0 = Date.now();
+      clock = t0;
+      const ev = evaluator();
+      await ev.tick();
+      assert.equal((await alertsOf('errors')).length, 0, 'no traffic, no alert');
+      await traffic(t0, 100, 20);
+      clock = t0 + 1000;
+      // Two evaluators at once on the same reading: one firing, one notification.
+      await Promise.all([ev.tick(), evaluator().tick()]);
+      await ev.tick();
+      let [a] = await alertsOf('errors');
+      assert.equal((await alertsOf('errors')).length, 1);
+      assert.equal(a.state, 'firing');
+      assert.equal(a.value, 0.2);
+      assert.match(a.summary, /ep: 5xx rate 0\.2.* over 1m \(alert when > 0\.1\)/);
+      const mine = () => sent.filter((s) => s.n.alert.rule === 'errors');
+      assert.equal(mine().length, 1, 'one notification, not one per evaluation');
+      assert.deepEqual([mine()[0].channels, mine()[0].n.status, mine()[0].n.repeat, mine()[0].n.alert.severity, mine()[0].n.alert.labels], [['oncall'], 'firing', false, 'warning', { team: 'serving' }]);
+      assert.equal(mine()[0].n.alert.url, `http://slipway.test/api/v1/workspaces/default/alerts/${a.id}`);
+
+      // Still failing a minute later: re-notified once.
+      await traffic(t0 + 65_000, 50, 25);
+      clock = t0 + 66_000;
+      await ev.tick();
+      await ev.tick();
+      assert.equal(mine().length, 2);
+      assert.equal(mine()[1].n.repeat, true);
+
+      const acked = await ok('POST', `${ws}/alerts/${a.id}/ack`, { comment: 'looking' });
+      assert.equal(acked.state, 'acknowledged');
+      assert.equal((await call('POST', `${ws}/alerts/${a.id}/ack`, {})).status, 409);
+      await traffic(t0 + 130_000, 50, 25);
+      clock = t0 + 131_000;
+      await ev.tick();
+      assert.equal(mine().length, 2, 'acknowledged: no re-notification');
+
+      clock = t0 + 10 * MIN;
+      await ev.tick();
+      await ev.tick();
+      [a] = await alertsOf('errors');
+      assert.equal(a.state, 'resolved');
+      assert.equal(mine().length, 3);
+      assert.deepEqual([mine()[2].n.status, mine()[2].n.alert.state], ['resolved', 'resolved']);
+      const audit = await ok('GET', '/api/v1/audit?limit=200');
+      const ops = (audit.events ?? audit.entries ?? audit).filter?.((e: { target: string }) => e.target === 'alert-rule/errors').map((e: { detail: { op: string } }) => e.detail.op);
+      if (ops) assert.deepEqual(ops.filter((o: string) => o !== 'put').sort(), ['fire', 'renotify', 'resolve']);
+    });
+
+    it('holds a rule pending for its `for` duration, and drops it when the condition clears first', async () => {
+      await rule('slow', { for: '30s', channels: [] });
+      const t0 = Date.now() + 20 * MIN;
+      await traffic(t0, 10, 5);
+      clock = t0 + 1000;
+      const ev = evaluator();
+      await ev.tick();
+      assert.equal((await alertsOf('slow'))[0].state, 'pending');
+      clock = t0 + 20_000;
+      await ev.tick();
+      assert.equal((await alertsOf('slow'))[0].state, 'pending');
+      await traffic(t0 + 30_000, 10, 5);
+      clock = t0 + 32_000;
+      await ev.tick();
+      assert.equal((await alertsOf('slow'))[0].state, 'firing');
+      clock = t0 + 10 * MIN;
+      await ev.tick();
+      // A new breach that clears before `for`: the pending alert goes without a trace.
+      await traffic(t0 + 11 * MIN, 10, 5);
+      clock = t0 + 11 * MIN + 1000;
+      await ev.tick();
+      assert.equal((await alertsOf('slow'))[0].state, 'pending');
+      clock = t0 + 20 * MIN;
+      await ev.tick();
+      assert.deepEqual((await alertsOf('slow')).map((a) => a.state), ['resolved']);
+    });
+
+    it('a silence keeps the state but holds notifications until it ends', async () => {
+      await rule('quiet', { labels: { team: 'quiet' } });
+      const s = await ok('POST', `${ws}/silences`, { matchers: { team: 'quiet' }, duration: '1h', comment: 'maintenance' });
+      assert.equal((await call('POST', `${ws}/silences`, { matchers: { team: 'quiet' } })).status, 400);
+      const t0 = Date.now() + 40 * MIN;
+      await traffic(t0, 10, 5);
+      clock = t0 + 1000;
+      const ev = evaluator();
+      await ev.tick();
+      const [a] = await alertsOf('quiet');
+      assert.deepEqual([a.state, a.silenced], ['firing', true]);
+      const mine = () => sent.filter((x) => x.n.alert.rule === 'quiet');
+      assert.equal(mine().length, 0);
+      await ok('DELETE', `${ws}/silences/${s.id}`);
+      await ev.tick();
+      assert.equal(mine().length, 1, 'notified once the silence is gone');
+      assert.equal(mine()[0].n.repeat, false);
+    });
+
+    it('applies kind: AlertRule, a second apply changes nothing, export gives it back', async () => {
+      const doc = { kind: 'AlertRule', name: 'applied', source: { endpoint: 'ep', deployment: 'blue', metric: 'p95_ms' }, condition: { op: '>', threshold: 250 }, window: '5m', for: '1m', severity: 'critical', labels: { team: 'serving' }, runbook: 'Roll back.\n', channels: ['oncall'], renotify: '4h' };
+      const apply = async () => (await ok('POST', '/api/v1/apply', { documents: [doc] })).plan[0];
+      assert.equal((await apply()).action, 'create');
+      assert.equal((await apply()).action, 'unchanged');
+      doc.window = '10m';
+      assert.deepEqual((await apply()).changes, ['window']);
+      const exported = (await ok('GET', '/api/v1/export')).documents.find((d: { kind: string; name: string }) => d.kind === 'AlertRule' && d.name === 'applied');
+      assert.deepEqual(exported, { ...doc, workspace: 'default' });
+    });
+  });
+}
