@@ -4,7 +4,7 @@ import { checkBatching, checkInt, checkLabel, parseModelRef } from '../serving/e
 import type { DeploymentView } from '../serving/endpoints.views.js';
 import type { Batching, DeploymentCreate } from '../serving/schema.js';
 import type { Serving } from '../serving/service.js';
-import { Invalid } from '../shared/errors.js';
+import { Invalid, isSlipwayError } from '../shared/errors.js';
 import { optString, refuseUnknown, type Batch, type Doc, type KindHandler, type Step } from './engine.js';
 import type { EndpointSpec } from './endpoint.js';
 
@@ -57,6 +57,12 @@ export function deploymentHandler(serving: Serving): KindHandler<DeploymentSpec>
       };
     },
     key: (p) => `${p.endpoint}/${p.name}`,
+    label: (p) => `${p.endpoint}/${p.name}`,
+    // After the file's traffic (30) moved off it; gone already when its pruned endpoint took it along.
+    remove: {
+      phase: 95,
+      run: (c, p) => deployments.delete(c, p.workspace ?? 'default', p.endpoint, p.name, 'slipway apply --prune').catch((e) => (isSlipwayError(e) && e.code === 'not_found' ? undefined : Promise.reject(e))),
+    },
     async plan(ctx: Ctx, p: DeploymentSpec, batch: Batch): Promise<Step> {
       const ws = workspaceOf(p, batch);
       const ep = await endpoints.find(ctx, ws, p.endpoint);

@@ -67,6 +67,8 @@ export function endpointHandler(serving: Serving): KindHandler<EndpointSpec> {
     async export(ctx: Ctx, workspace: string): Promise<Doc[]> {
       return (await endpoints.list(ctx, workspace)).map(endpointDoc);
     },
+    // Before its deployments' own deletes (95), which it takes along.
+    remove: { phase: 90, run: (c, p) => endpoints.delete(c, p.workspace, p.name) },
   };
 }
 

@@ -4,7 +4,7 @@ import type { Ctx } from '../access/principal.js';
 import { Invalid, isSlipwayError } from '../shared/errors.js';
 
 export type Doc = Record<string, unknown> & { kind: string };
-export type Action = 'create' | 'update' | 'unchanged';
+export type Action = 'create' | 'update' | 'unchanged' | 'delete';
 
 /** One line of a plan: what applying a document does to one resource. */
 export interface PlanRow {
@@ -49,6 +49,14 @@ export interface KindHandler<P = unknown> {
   plan(ctx: Ctx, p: P, batch: Batch): Promise<Step>;
   /** The workspace's resources as documents that apply cleanly (all unchanged). */
   export(ctx: Ctx, workspace: string): Promise<Doc[]>;
+  /**
+   * Deleting a resource the file no longer names (`--prune`). Kinds without it
+   * are never pruned: a Rollout, say, is a record of a change, not desired state.
+   * Phases run after every create and update, dependents first.
+   */
+  remove?: { phase: number; run(ctx: Ctx, p: P): Promise<void> };
+  /** The resource's name in a plan row, when it is more than the document's `name` (a Deployment's `endpoint/name`). */
+  label?(p: P): string;
 }
 
 export interface ApplyResult {
@@ -80,7 +88,7 @@ export class ApplyEngine {
     return [...this.#handlers.keys()];
   }
 
-  async apply(ctx: Ctx, documents: Doc[], dryRun: boolean): Promise<ApplyResult> {
+  async apply(ctx: Ctx, documents: Doc[], dryRun: boolean, prune = false): Promise<ApplyResult> {
     const parsed = documents.map((doc, i) => {
       const h = this.#handlers.get(doc.kind);
       if (!h) throw Invalid.field(`documents[${i}].kind`, `must be one of ${this.kinds.join(', ')}, got ${JSON.stringify(doc.kind)}`);
@@ -97,17 +105,18 @@ export class ApplyEngine {
       seen.set(key, p.i);
     }
     const batch: Batch = { docs: parsed, of: <T>(kind: string) => parsed.filter((p) => p.kind === kind).map((p) => p.parsed as T) };
-    const steps: Step[] = [];
+    const steps: Array<Step & { h: KindHandler }> = [];
     for (const p of parsed) {
       try {
-        steps.push(await p.h.plan(ctx, p.parsed, batch));
+        steps.push({ ...(await p.h.plan(ctx, p.parsed, batch)), h: p.h });
       } catch (e) {
         throw inDocument(e, p.i, p.doc);
       }
     }
+    if (prune) steps.push(...(await this.pruneSteps(ctx, steps, new Set(seen.keys()))));
     if (!dryRun) {
       // Every write is authorized before the first runs: a missing permission must not leave half a file applied.
-      const needed = new Set(parsed.flatMap((p, i) => (steps[i].ops.length ? [`${p.h.permission}\u0000${steps[i].row.workspace}`] : [])));
+      const needed = new Set(steps.flatMap((s) => (s.ops.length ? [`${s.h.permission}\u0000${s.row.workspace}`] : [])));
       for (const n of needed) {
         const [permission, workspace] = n.split('\u0000');
         await this.authz.authorize(ctx, permission as Permission, workspace);
@@ -117,6 +126,25 @@ export class ApplyEngine {
       for (const op of ops) await op.run(ctx);
     }
     return { dryRun, plan: steps.map((s) => s.row) };
+  }
+
+  /** Deletes for the resources of the file's kinds, in the workspaces it names, that no document describes. */
+  private async pruneSteps(ctx: Ctx, planned: Array<Step & { h: KindHandler }>, described: Set<string>): Promise<Array<Step & { h: KindHandler }>> {
+    const workspaces = [...new Set(planned.map((s) => s.row.workspace))];
+    const handlers = [...new Set(planned.map((s) => s.h))].filter((h) => h.remove);
+    const out: Array<Step & { h: KindHandler }> = [];
+    for (const workspace of workspaces) {
+      for (const h of handlers) {
+        for (const doc of await h.export(ctx, workspace)) {
+          const p = h.parse(doc);
+          if (described.has(`${h.kind}/${h.key(p)}`)) continue;
+          const remove = h.remove!;
+          const name = h.label ? h.label(p) : String(doc.name);
+          out.push({ h, row: { kind: h.kind, workspace, name, action: 'delete', changes: [] }, ops: [{ phase: remove.phase, run: (c) => remove.run(c, p) }] });
+        }
+      }
+    }
+    return out;
   }
 
   async export(ctx: Ctx, workspace: string): Promise<Doc[]> {

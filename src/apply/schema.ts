@@ -5,6 +5,7 @@ export const ApplyBody = Type.Object(
   {
     documents: Type.Array(Type.Object({ kind: Type.String() }, { additionalProperties: true }), { maxItems: 1000, description: 'the parsed YAML documents, in file order' }),
     dryRun: Type.Optional(Type.Boolean({ default: false, description: 'plan only: change nothing' })),
+    prune: Type.Optional(Type.Boolean({ default: false, description: "also delete the resources of the documents' kinds, in the workspaces they name, that no document describes (Rollouts are never pruned)" })),
   },
   { additionalProperties: false },
 );
@@ -14,7 +15,7 @@ const PlanRow = Type.Object({
   kind: Type.String(),
   workspace: Type.String(),
   name: Type.String(),
-  action: Type.Union([Type.Literal('create'), Type.Literal('update'), Type.Literal('unchanged')]),
+  action: Type.Union([Type.Literal('create'), Type.Literal('update'), Type.Literal('unchanged'), Type.Literal('delete')]),
   changes: Type.Array(Type.String()),
 });
 export const ApplyResult = Type.Object({ dryRun: Type.Boolean(), plan: Type.Array(PlanRow) });

@@ -38,14 +38,15 @@ export function registerApplyCommands(program: Command) {
     .description('create or update the resources of a YAML file (Endpoint, Deployment, …); prints the plan first. Applying twice changes nothing')
     .requiredOption('-f, --file <file>', 'multi-document YAML file (- for stdin)')
     .option('--dry-run', 'print the plan only; change nothing')
-    .action(async (o: { file: string; dryRun?: boolean }, cmd: Command) => {
+    .option('--prune', "also delete resources of the file's kinds, in the workspaces it names, that it no longer describes")
+    .action(async (o: { file: string; dryRun?: boolean; prune?: boolean }, cmd: Command) => {
       const documents = readDocuments(o.file);
-      const r = await ApiClient.fromEnv().post<{ dryRun: boolean; plan: PlanRow[] }>('/api/v1/apply', { documents, dryRun: !!o.dryRun });
+      const r = await ApiClient.fromEnv().post<{ dryRun: boolean; plan: PlanRow[] }>('/api/v1/apply', { documents, dryRun: !!o.dryRun, prune: !!o.prune });
       const rows = r.plan.map((p) => ({ ...p, changes: p.changes.join(', ') }));
       printRows(fmt(cmd), rows, ['action', 'kind', 'workspace', 'name', 'changes'], r);
       if (fmt(cmd) === 'json') return;
       const n = (a: string) => r.plan.filter((p) => p.action === a).length;
-      process.stdout.write(`${r.dryRun ? 'dry run, nothing changed: ' : ''}${n('create')} to create, ${n('update')} to update, ${n('unchanged')} unchanged\n`);
+      process.stdout.write(`${r.dryRun ? 'dry run, nothing changed: ' : ''}${n('create')} to create, ${n('update')} to update, ${o.prune ? `${n('delete')} to delete, ` : ''}${n('unchanged')} unchanged\n`);
     });
 
   program

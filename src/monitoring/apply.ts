@@ -50,5 +50,6 @@ export function monitorHandler(monitors: MonitoringService): KindHandler<Parsed>
         return doc;
       });
     },
+    remove: { phase: 80, run: (c, p) => monitors.delete(c, p.workspace, p.name) },
   };
 }

@@ -142,3 +142,46 @@ for (const driver of drivers) {
     });
   });
 }
+
+const PRUNED = `
+kind: Endpoint
+name: cancer
+traffic: { blue: 100 }
+mirror: {}
+---
+kind: Deployment
+endpoint: cancer
+name: blue
+model: models:/cancer-classifier/1
+`;
+
+for (const driver of drivers) {
+  describe(`apply --prune (${driver})`, () => {
+    let t: TestApp;
+    const apply = async (documents: unknown[], opts: { dryRun?: boolean; prune?: boolean } = {}) => {
+      const r = await t.call({ method: 'POST', url: '/api/v1/apply', payload: { documents, ...opts } });
+      assert.equal(r.statusCode, 200, r.body);
+      return r.json() as { plan: Row[] };
+    };
+    const endpoints = async () => ((await t.call({ method: 'GET', url: '/api/v1/workspaces/default/endpoints' })).json().endpoints as Array<{ name: string; deployments: Array<{ name: string }> }>).map((e) => `${e.name}:${e.deployments.map((d) => d.name).join('+')}`).sort();
+
+    before(async () => {
+      t = await startTestApp(driver);
+      const r = await t.call({ method: 'POST', url: '/api/v1/workspaces/default/models/cancer-classifier/versions?filename=model.onnx', payload: logisticRegressionOnnx(), headers: { 'content-type': 'application/octet-stream' } });
+      assert.equal(r.statusCode, 201, r.body);
+      await apply(docs(`${PRUNED}---\nkind: Deployment\nendpoint: cancer\nname: green\nmodel: models:/cancer-classifier/1\n---\nkind: Endpoint\nname: other\ntraffic: { x: 100 }\n---\nkind: Deployment\nendpoint: other\nname: x\nmodel: models:/cancer-classifier/1\n`));
+    });
+    after(() => t.close());
+
+    it('deletes what the file no longer names only when asked, dependents first, and then changes nothing', async () => {
+      assert.deepEqual(actions((await apply(docs(PRUNED))).plan), ['Endpoint cancer unchanged', 'Deployment cancer/blue unchanged']);
+      assert.deepEqual(await endpoints(), ['cancer:blue+green', 'other:x']);
+      const planned = await apply(docs(PRUNED), { prune: true, dryRun: true });
+      assert.deepEqual(actions(planned.plan).sort(), ['Deployment cancer/blue unchanged', 'Deployment cancer/green delete', 'Deployment other/x delete', 'Endpoint cancer unchanged', 'Endpoint other delete']);
+      assert.deepEqual(await endpoints(), ['cancer:blue+green', 'other:x'], 'a dry run deletes nothing');
+      await apply(docs(PRUNED), { prune: true });
+      assert.deepEqual(await endpoints(), ['cancer:blue']);
+      assert.deepEqual(actions((await apply(docs(PRUNED), { prune: true })).plan), ['Endpoint cancer unchanged', 'Deployment cancer/blue unchanged']);
+    });
+  });
+}

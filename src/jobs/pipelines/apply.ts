@@ -35,5 +35,6 @@ export function pipelineHandler(pipelines: PipelineService): KindHandler<Pipelin
         return doc;
       });
     },
+    remove: { phase: 85, run: (c, p) => pipelines.delete(c, p.workspace, p.name) },
   };
 }
