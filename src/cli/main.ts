@@ -3,7 +3,9 @@ import { version } from '../server/version.js';
 import { registerApplyCommands } from './apply.js';
 import { registerAuditCommands } from './audit.js';
 import { registerDatasetCommands } from './datasets.js';
+import { registerDemoCommands } from './demo.js';
 import { registerPipelineCommands } from './pipelines.js';
+import { registerBatchCommands } from './batch.js';
 import { registerJobCommands } from './jobs.js';
 import { registerEndpointCommands } from './endpoints.js';
 import { CliError } from './client.js';
@@ -39,6 +41,8 @@ registerMonitorCommands(program);
 registerApplyCommands(program);
 registerJobCommands(program);
 registerPipelineCommands(program);
+registerBatchCommands(program);
+registerDemoCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CliError) {

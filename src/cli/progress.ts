@@ -65,3 +65,65 @@ export class Progress {
     this.out.write(`\r${this.label} [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${pct}%  ${mb(this.done)} / ${mb(this.total)}`);
   }
 }
+
+const SPIN = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+/**
+ * Numbered stages of a long command, each with a live detail line: a
+ * spinner with the elapsed time redrawn in place on a terminal; on a file or
+ * a pipe one line per new detail (at most one a second), so logs stay short.
+ */
+export class StageProgress {
+  private n = 0;
+  private title = '';
+  private detail = '';
+  private startedAt = 0;
+  private lastPlain = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private frame = 0;
+
+  constructor(
+    private readonly total: number,
+    private readonly out: NodeJS.WriteStream = process.stderr,
+  ) {}
+
+  start(title: string): void {
+    this.n += 1;
+    this.title = title;
+    this.detail = '';
+    this.startedAt = Date.now();
+    if (this.out.isTTY) {
+      this.timer = setInterval(() => this.draw(), REDRAW_MS);
+      this.timer.unref();
+      this.draw();
+    } else {
+      this.out.write(`[${this.n}/${this.total}] ${title}\n`);
+    }
+  }
+
+  update(detail: string): void {
+    if (detail === this.detail) return;
+    this.detail = detail;
+    if (this.out.isTTY) return this.draw();
+    const now = Date.now();
+    if (now - this.lastPlain < 1000) return;
+    this.lastPlain = now;
+    this.out.write(`      ${detail}\n`);
+  }
+
+  /** Ends the stage with a mark (✓ done, ✗ failed, - skipped) and one line of outcome. */
+  end(outcome: string, mark: '✓' | '✗' | '-' = '✓'): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    const line = `${mark} [${this.n}/${this.total}] ${this.title}: ${outcome} (${secs(Date.now() - this.startedAt)})`;
+    this.out.write(this.out.isTTY ? `\r\x1b[K${line}\n` : `${line}\n`);
+  }
+
+  private draw(): void {
+    this.frame = (this.frame + 1) % SPIN.length;
+    const width = this.out.columns || 100;
+    const line = `${SPIN[this.frame]} [${this.n}/${this.total}] ${this.title} ${secs(Date.now() - this.startedAt)}${this.detail ? ` — ${this.detail}` : ''}`;
+    this.out.write(`\r\x1b[K${line.slice(0, width - 1)}`);
+  }
+}
