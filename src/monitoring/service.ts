@@ -33,6 +33,9 @@ export interface MonitorReport {
   current: { rows: number; requests: number; truncated?: true };
   alerting: boolean;
   signals: Record<string, unknown>;
+  /** 'schedule' for a run the monitor's cron started (`scheduledFor` its tick), else 'manual'. */
+  cause?: 'manual' | 'schedule';
+  scheduledFor?: string;
 }
 
 /** Captured requests a run reads at most from its window. */
@@ -107,16 +110,17 @@ export class MonitoringService {
   }
 
   /** Computes every signal of the monitor over its window now and stores the report. */
-  async run(ctx: Ctx, workspace: string, name: string, opts: { window?: string } = {}): Promise<MonitorReport> {
+  async run(ctx: Ctx, workspace: string, name: string, opts: { window?: string; tick?: number } = {}): Promise<MonitorReport> {
     const ws = await this.deps.authz.authorize(ctx, 'metrics.read', workspace);
     const row = await this.require(Number(ws.id), name);
     const spec = JSON.parse(row.spec) as MonitorSpec;
     const endpoint = await requireEndpoint(this.serving, this.deps.db, Number(ws.id), spec.endpoint);
     const now = Date.now();
     const from = now - parseDuration(opts.window ?? spec.window ?? DEFAULT_WINDOW, 'window');
-    const report = await this.compute(ctx, workspace, spec, endpoint, from, now);
-    return this.deps.authz.mutate(ctx, { action: 'metrics.read', workspace, target: `monitor/${name}`, detail: { op: 'run', alerting: report.alerting } }, async (tx) => {
-      const stored = await this.store.addRun(tx, { monitor_id: row.id, at: now, window_from: from, window_to: now, alerting: report.alerting, report: JSON.stringify(report) });
+    const cause = opts.tick === undefined ? 'manual' : 'schedule';
+    const report = { ...(await this.compute(ctx, workspace, spec, endpoint, from, now)), cause, ...(opts.tick === undefined ? {} : { scheduledFor: new Date(opts.tick).toISOString() }) } as const;
+    return this.deps.authz.mutate(ctx, { action: 'metrics.read', workspace, target: `monitor/${name}`, detail: { op: 'run', cause, alerting: report.alerting } }, async (tx) => {
+      const stored = await this.store.addRun(tx, { monitor_id: row.id, at: now, window_from: from, window_to: now, alerting: report.alerting, report: JSON.stringify(report), cause, schedule_tick: opts.tick ?? null });
       return { ...report, id: stored.id };
     });
   }

@@ -1,12 +1,15 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { tables, type Db } from '../store/db.js';
 import type { FeedbackRow, MonitorRow, MonitorRunRow, MonitoringTables } from './tables.js';
 
-const t = (db: Db): Kysely<MonitoringTables> => tables<MonitoringTables>(db);
+type Tables = MonitoringTables & { workspaces: { id: number; name: string } };
+
+const t = (db: Db): Kysely<Tables> => tables<Tables>(db);
 const CHUNK = 500;
 
-const monitorRow = (r: MonitorRow): MonitorRow => ({ ...r, id: Number(r.id), workspace_id: Number(r.workspace_id), created_at: Number(r.created_at), updated_at: Number(r.updated_at) });
-const runRow = (r: MonitorRunRow): MonitorRunRow => ({ ...r, id: Number(r.id), monitor_id: Number(r.monitor_id), at: Number(r.at), window_from: Number(r.window_from), window_to: Number(r.window_to) });
+const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+const monitorRow = (r: MonitorRow): MonitorRow => ({ ...r, id: Number(r.id), workspace_id: Number(r.workspace_id), created_at: Number(r.created_at), updated_at: Number(r.updated_at), schedule_tick: n(r.schedule_tick), schedule_running_until: n(r.schedule_running_until) });
+const runRow = (r: MonitorRunRow): MonitorRunRow => ({ ...r, id: Number(r.id), monitor_id: Number(r.monitor_id), at: Number(r.at), window_from: Number(r.window_from), window_to: Number(r.window_to), schedule_tick: n(r.schedule_tick) });
 
 /** SQL of monitors, their runs and endpoint feedback. No rules here. */
 export class MonitoringStore {
@@ -34,6 +37,32 @@ export class MonitoringStore {
 
   async delete(db: Db, id: number): Promise<void> {
     await t(db).deleteFrom('monitors').where('id', '=', id).execute();
+  }
+
+  /** Every monitor that has a schedule, with its workspace's name, for the scheduler. */
+  async scheduled(): Promise<Array<MonitorRow & { workspace: string }>> {
+    const rows = await t(this.db).selectFrom('monitors as m').innerJoin('workspaces as w', 'w.id', 'm.workspace_id').selectAll('m').select('w.name as workspace').where(sql<boolean>`m.spec::jsonb ? 'schedule'`).orderBy('m.id').execute();
+    return rows.map((r) => ({ ...monitorRow(r as MonitorRow), workspace: (r as { workspace: string }).workspace }));
+  }
+
+  /**
+   * Claims cron tick `tick` of a monitor: 'taken' when this or a later tick
+   * was claimed already (another worker, or before a restart), 'overlap' when
+   * a scheduled run is still in progress (the tick is spent, not run),
+   * else 'run' with a lease until `leaseUntil`.
+   */
+  async claimTick(id: number, tick: number, now: number, leaseUntil: number): Promise<'run' | 'taken' | 'overlap'> {
+    return this.db.transaction().execute(async (tx) => {
+      const r = await t(tx).selectFrom('monitors').select(['schedule_tick', 'schedule_running_until']).where('id', '=', id).forUpdate().executeTakeFirst();
+      if (!r || (r.schedule_tick !== null && Number(r.schedule_tick) >= tick)) return 'taken';
+      const overlap = r.schedule_running_until !== null && Number(r.schedule_running_until) > now;
+      await t(tx).updateTable('monitors').set({ schedule_tick: tick, ...(overlap ? {} : { schedule_running_until: leaseUntil }) }).where('id', '=', id).execute();
+      return overlap ? 'overlap' : 'run';
+    });
+  }
+
+  async releaseTick(id: number): Promise<void> {
+    await t(this.db).updateTable('monitors').set({ schedule_running_until: null }).where('id', '=', id).execute();
   }
 
   async addRun(db: Db, r: Omit<MonitorRunRow, 'id'>): Promise<MonitorRunRow> {

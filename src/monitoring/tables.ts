@@ -10,6 +10,10 @@ export interface MonitorTable {
   created_by: string;
   created_at: number;
   updated_at: number;
+  /** The last cron tick claimed by a scheduler (migration 0014): never run twice. */
+  schedule_tick: Generated<number | null>;
+  /** While a scheduled run is in progress: when its claim lapses. */
+  schedule_running_until: Generated<number | null>;
 }
 
 export interface MonitorRunTable {
@@ -21,6 +25,9 @@ export interface MonitorRunTable {
   /** Some signal crossed its threshold. */
   alerting: boolean;
   report: string;
+  /** 'manual' (API, CLI) or 'schedule' (the monitor's cron). */
+  cause: 'manual' | 'schedule';
+  schedule_tick: number | null;
 }
 
 export interface FeedbackTable {

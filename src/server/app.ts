@@ -13,6 +13,7 @@ import { gatewayRoutes } from '../gateway/routes.js';
 import { telemetryRoutes } from '../telemetry/routes.js';
 import { monitorRoutes } from '../monitoring/routes.js';
 import { alertRoutes } from '../alerts/routes.js';
+import { alertChannelRoutes } from '../alerts/channels/routes.js';
 import { rolloutRoutes } from '../rollout/routes.js';
 import { jobRoutes } from '../jobs/routes.js';
 import { pipelineRoutes } from '../jobs/pipelines/routes.js';
@@ -78,6 +79,7 @@ export async function buildApp(platform: Platform, opts: AppOptions): Promise<Fa
     await app.register(telemetryRoutes, { telemetry: platform.telemetry });
     await app.register(monitorRoutes, { monitors: platform.monitoring });
     await app.register(alertRoutes, { alerts: platform.alerts });
+    await app.register(alertChannelRoutes, { channels: platform.alertChannels });
     await app.register(rolloutRoutes, { rollouts: platform.rollouts });
     await app.register(jobRoutes, { jobs: platform.jobs });
     await app.register(pipelineRoutes, { pipelines: platform.pipelines });

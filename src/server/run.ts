@@ -48,6 +48,11 @@ export async function startRole(role: Role, config: Config): Promise<Running> {
     // Alerts link to this server in notifications: `up` knows its URL, a worker-only process reaches the API at SLIPWAY_SERVER_URL.
     const evaluator = role === 'all' || role === 'worker' ? platform.alertEvaluator({ publicUrl: role === 'all' ? `http://${host}:${port}` : config.jobs.serverUrl, log: (m) => a.log.warn(m) }) : undefined;
     evaluator?.start();
+    // Queued alert notifications are sent, and monitors run on their schedules, by workers (and `up`).
+    const delivery = role === 'all' || role === 'worker' ? platform.alertDelivery({ log: (m) => a.log.warn(m) }) : undefined;
+    delivery?.start();
+    const monitorScheduler = role === 'all' || role === 'worker' ? platform.monitorScheduler({ log: (m) => a.log.warn(m) }) : undefined;
+    monitorScheduler?.start();
     let stopping: Promise<void> | undefined;
     return {
       app,
@@ -57,6 +62,8 @@ export async function startRole(role: Role, config: Config): Promise<Running> {
       stop: () => (stopping ??= (async () => {
         await controller?.stop();
         await evaluator?.stop();
+        await monitorScheduler?.stop();
+        await delivery?.stop();
         await scheduler?.stop();
         await scorer?.stop();
         await worker?.stop();

@@ -1,0 +1,119 @@
+import type { AlertNotification } from '../notification.js';
+import type { AlertDeliveryConfig } from './config.js';
+import { render, type Outgoing } from './payloads.js';
+import type { ChannelStore } from './store.js';
+import type { ChannelRow, DeliveryRow } from './tables.js';
+
+export interface PostResult {
+  statusCode: number | null;
+  error: string;
+  durationMs: number;
+  ok: boolean;
+  /** A network error, a timeout, 408, 425, 429 or a 5xx: worth another try. Other 4xx and 3xx are not. */
+  retryable: boolean;
+}
+
+const MAX_DELAY_MS = 15 * 60_000;
+/** Longer than any attempt can take, so a claim lapses only when its worker died. */
+export const leaseMs = (cfg: AlertDeliveryConfig) => cfg.timeoutMs + 30_000;
+
+/**
+ * The delay after failed attempt `n` (1-based): base·2^(n-1), capped, with
+ * "equal jitter" (between half and all of it), so retries of many
+ * deliveries spread out yet each delay is never shorter than the one before.
+ */
+export function backoffMs(n: number, baseMs: number, random = Math.random): number {
+  const d = Math.min(MAX_DELAY_MS, baseMs * 2 ** (n - 1));
+  return Math.round(d / 2 + (random() * d) / 2);
+}
+
+/** One POST with a time limit; redirects are not followed (a receiver moved is a configuration error to see). */
+export async function post(url: string, out: Outgoing, timeoutMs: number): Promise<PostResult> {
+  const started = performance.now();
+  const took = () => Math.round(performance.now() - started);
+  try {
+    const res = await fetch(url, { method: 'POST', headers: out.headers, body: out.body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    const text = await res.text().catch(() => '');
+    const ok = res.status >= 200 && res.status < 300;
+    const retryable = res.status >= 500 || [408, 425, 429].includes(res.status);
+    return { statusCode: res.status, ok, retryable, durationMs: took(), error: ok ? '' : `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}` };
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string; message?: string } };
+    const error = err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
+    return { statusCode: null, ok: false, retryable: true, durationMs: took(), error };
+  }
+}
+
+/**
+ * Makes the attempt a claimed delivery stands for and records it: delivered,
+ * retried later with backoff, or failed for good. Never throws for a
+ * receiver's failure.
+ */
+export async function attempt(store: ChannelStore, cfg: AlertDeliveryConfig, d: DeliveryRow, now = Date.now): Promise<void> {
+  const channel: ChannelRow | null = d.channel_id === null ? null : await store.byId(d.channel_id);
+  if (!channel) return store.fail(d.id, d.attempts, `channel '${d.channel}' was deleted`, now());
+  const at = now();
+  const out = render(channel, JSON.parse(d.notification) as AlertNotification, d.id, at);
+  const r = await post(channel.url, out, cfg.timeoutMs);
+  const again = !r.ok && r.retryable && d.attempts < cfg.maxAttempts;
+  const retryIn = again ? backoffMs(d.attempts, cfg.retryBaseMs) : null;
+  const error = r.ok ? '' : again || !r.retryable ? r.error : `${r.error} (gave up after ${d.attempts} attempts)`;
+  await store.finishAttempt(
+    { delivery_id: d.id, attempt: d.attempts, at, status_code: r.statusCode, error: r.error, duration_ms: r.durationMs, retry_in_ms: retryIn },
+    { state: r.ok ? 'delivered' : again ? 'pending' : 'failed', nextAttemptAt: again ? now() + retryIn! : at + r.durationMs, error },
+  );
+}
+
+/**
+ * The worker's delivery loop: claims due outbox rows and POSTs them, a
+ * batch at a time, until none is due, then sleeps a poll. Any number of
+ * loops may run on one store; each delivery is claimed by one of them.
+ */
+export class DeliveryLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private stopped = true;
+
+  constructor(
+    private readonly store: ChannelStore,
+    private readonly opts: AlertDeliveryConfig & { log: (msg: string) => void; batch?: number },
+  ) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  private schedule(ms: number) {
+    clearTimeout(this.timer);
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.ticking = this.tick().finally(() => {
+        this.ticking = undefined;
+        this.schedule(this.opts.pollMs);
+      });
+    }, ms);
+  }
+
+  /** Sends everything due now; never throws. */
+  async tick(): Promise<void> {
+    const batch = this.opts.batch ?? 16;
+    try {
+      while (!this.stopped) {
+        const claimed = await this.store.claim(Date.now(), leaseMs(this.opts), batch);
+        await Promise.all(claimed.map((d) => attempt(this.store, this.opts, d).catch((e: Error) => this.opts.log(`alert delivery ${d.id}: ${e.message}`))));
+        if (claimed.length < batch) return;
+      }
+    } catch (e) {
+      if (!this.stopped) this.opts.log(`alert delivery: ${(e as Error).message}`);
+    }
+  }
+
+  /** Stops claiming and waits for the attempts in flight (each bounded by the timeout). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.ticking;
+  }
+}
