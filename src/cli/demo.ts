@@ -37,6 +37,10 @@ async function demo(o: DemoOptions, cmd: Command) {
     progress.end(`${platform.url}, data in ${platform.dataDir}`);
   }
   const api = platform ? new ApiClient({ url: platform.url, token: platform.token }) : ApiClient.fromEnv();
+  if (!platform && !(await fetch(`${api.login.url}/healthz`).then((r) => r.ok, () => false))) {
+    const from = process.env.SLIPWAY_URL ? 'SLIPWAY_URL' : 'your saved login';
+    throw new CliError(`cannot reach Slipway at ${api.login.url} (from ${from}): start it with \`npm start\`, or run \`npx slipway demo --embedded\` for a platform of its own`);
+  }
   const stopPlatform = () => (platform && !o.keep ? platform.stop() : Promise.resolve());
   const onSigint = () => void stopPlatform().finally(() => process.exit(130));
   process.once('SIGINT', onSigint);
@@ -51,8 +55,9 @@ async function demo(o: DemoOptions, cmd: Command) {
   }
   const { ctx, failure } = outcome;
   const json = fmt(cmd) === 'json';
-  if (!json) process.stdout.write('\nWhat now exists:\n');
-  printRows(fmt(cmd), summaryRows(ctx) as unknown as Array<Record<string, unknown>>, undefined, { ...(platform && o.keep ? { platform: { url: platform.url, token: platform.token, pid: platform.pid, dataDir: platform.dataDir } } : {}), names: ctx.names, results: ctx.results, traffic: ctx.traffic?.count });
+  const rows = summaryRows(ctx) as unknown as Array<Record<string, unknown>>;
+  if (!json && rows.length) process.stdout.write('\nWhat now exists:\n');
+  if (json || rows.length) printRows(fmt(cmd), rows, undefined, { ...(platform && o.keep ? { platform: { url: platform.url, token: platform.token, pid: platform.pid, dataDir: platform.dataDir } } : {}), names: ctx.names, results: ctx.results, traffic: ctx.traffic?.count });
   if (failure) throw new CliError(`the demo stopped: ${failure.message}`);
   const took = `${((Date.now() - t0) / 1000).toFixed(1)}s`;
   if (json) return;

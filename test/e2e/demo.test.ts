@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, until } from '../helpers/process.js';
+import { freePort, runCli, until } from '../helpers/process.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'slipway-e2e-demo-'));
 const kept: Array<{ pid: number; dataDir: string; url?: string; token?: string; names?: DemoJson['names'] }> = [];
@@ -40,6 +40,13 @@ const bare = () => {
 };
 
 describe('slipway demo', () => {
+  it('says in one line what to do when the platform it is pointed at is not running', async () => {
+    const r = await runCli(['demo'], { ...bare(), SLIPWAY_URL: `http://127.0.0.1:${await freePort()}`, SLIPWAY_TOKEN: 'slw_x' });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: cannot reach Slipway at http:\/\/127\.0\.0\.1:\d+ \(from SLIPWAY_URL\): start it with `npm start`, or run `npx slipway demo --embedded`/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  });
+
   it('runs the whole loop on an embedded platform in under 3 minutes, and each stage left its outcome in the API', async () => {
     const t0 = Date.now();
     const r = await runCli(['demo', '--keep', '-o', 'json'], bare());
