@@ -19,6 +19,8 @@ export class MonitorScheduler {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private stopped = true;
+  /** Set by stop(): a pass in progress runs no further monitor. */
+  private halting = false;
   private checkedUpTo: number;
   private readonly warned = new Set<string>();
 
@@ -32,6 +34,7 @@ export class MonitorScheduler {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.halting = false;
     this.checkedUpTo = this.now();
     this.schedule(0);
   }
@@ -61,12 +64,12 @@ export class MonitorScheduler {
       // Moved on only once the list was read: a failed read retries the same ticks.
       this.checkedUpTo = now;
       for (const m of due) {
-        if (this.stopped) return;
+        if (this.halting) return;
         const tick = this.lastTick(m.workspace, m.name, (JSON.parse(m.spec) as MonitorSpec).schedule!, from, now);
         if (tick !== undefined) await this.fire(m.id, m.workspace, m.name, tick);
       }
     } catch (e) {
-      if (!this.stopped) this.opts.log(`monitor scheduler: ${(e as Error).message}`);
+      if (!this.halting) this.opts.log(`monitor scheduler: ${(e as Error).message}`);
     }
   }
 
@@ -96,6 +99,7 @@ export class MonitorScheduler {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.halting = true;
     clearTimeout(this.timer);
     await this.ticking;
   }
