@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { version } from '../server/version.js';
+import { registerAlertChannelCommands } from './alert-channels.js';
 import { registerApplyCommands } from './apply.js';
 import { registerAuditCommands } from './audit.js';
 import { registerDatasetCommands } from './datasets.js';
@@ -43,6 +44,8 @@ registerJobCommands(program);
 registerPipelineCommands(program);
 registerBatchCommands(program);
 registerDemoCommands(program);
+// Last: adds `alert channel …` and `alert deliveries` to the `alert` group registered above (or creates it).
+registerAlertChannelCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CliError) {

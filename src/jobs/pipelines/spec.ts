@@ -8,7 +8,7 @@ import { checkCron } from './cron.js';
  * `${{ steps.STEP.outputs.KEY }}` in any string of a step's `with`; a string
  * that is one expression alone takes the value's own type (a number stays one).
  */
-export const STEP_KINDS = ['validate-data', 'train', 'evaluate', 'compare', 'register', 'set-alias', 'command'] as const;
+export const STEP_KINDS = ['validate-data', 'train', 'evaluate', 'compare', 'register', 'set-alias', 'batch-score', 'command'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 export interface StepSpec {

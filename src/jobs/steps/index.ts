@@ -2,11 +2,13 @@ import { sql } from 'kysely';
 import type { Ctx } from '../../access/principal.js';
 import type { ArtifactStore } from '../../artifacts/store.js';
 import type { Authorizer } from '../../access/authorizer.js';
+import type { BatchService } from '../../batch/service.js';
 import type { Db } from '../../store/db.js';
 import type { Tracking } from '../../tracking/service.js';
 import type { IoDeps } from '../io.js';
 import type { CommandResult } from '../runners/command.js';
 import type { JobRow } from '../tables.js';
+import { batchScoreStep } from './batch-score.js';
 import { compareStep } from './compare.js';
 import { evaluateStep } from './evaluate.js';
 import { registerStep, setAliasStep } from './models.js';
@@ -28,6 +30,7 @@ export interface StepDeps extends IoDeps {
   artifacts: ArtifactStore;
   authz?: Authorizer;
   store: { db: Db };
+  batch?: BatchService;
 }
 
 export interface StepContext {
@@ -52,6 +55,7 @@ export const steps: Record<string, StepRunner> = {
   compare: compareStep,
   register: registerStep,
   'set-alias': setAliasStep,
+  'batch-score': batchScoreStep,
 };
 
 /** What a step job's `spec` holds besides the command fields every job has. */
