@@ -119,9 +119,11 @@ for (const driver of drivers) {
       assert.equal(a.state, 'resolved');
       assert.equal(mine().length, 3);
       assert.deepEqual([mine()[2].n.status, mine()[2].n.alert.state], ['resolved', 'resolved']);
-      const audit = await ok('GET', '/api/v1/audit?limit=200');
-      const ops = (audit.events ?? audit.entries ?? audit).filter?.((e: { target: string }) => e.target === 'alert-rule/errors').map((e: { detail: { op: string } }) => e.detail.op);
-      if (ops) assert.deepEqual(ops.filter((o: string) => o !== 'put').sort(), ['fire', 'renotify', 'resolve']);
+      // Each transition is one audited commit, as the rule's own principal.
+      const { records } = await ok('GET', '/api/v1/audit?action=alert.evaluate&limit=1000');
+      const mineAudited = records.filter((e: { target: string }) => e.target === 'alert-rule/errors');
+      assert.deepEqual(mineAudited.map((e: { detail: { op: string } }) => e.detail.op).sort(), ['fire', 'renotify', 'resolve']);
+      assert.ok(mineAudited.every((e: { principal: string }) => e.principal === 'alert:errors'));
     });
 
     it('holds a rule pending for its `for` duration, and drops it when the condition clears first', async () => {
