@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { version } from '../server/version.js';
 import { registerAlertChannelCommands } from './alert-channels.js';
+import { registerAlertCommands } from './alerts.js';
 import { registerApplyCommands } from './apply.js';
 import { registerAuditCommands } from './audit.js';
 import { registerDatasetCommands } from './datasets.js';
@@ -44,6 +45,7 @@ registerJobCommands(program);
 registerPipelineCommands(program);
 registerBatchCommands(program);
 registerDemoCommands(program);
+registerAlertCommands(program);
 // Last: adds `alert channel …` and `alert deliveries` to the `alert` group registered above (or creates it).
 registerAlertChannelCommands(program);
 
