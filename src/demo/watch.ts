@@ -79,10 +79,10 @@ export async function driftAlert(ctx: DemoContext): Promise<string> {
     async () => {
       const list = await ctx.api.get<{ alerts: AlertView[] }>(`${base}/alerts?rule=${encodeURIComponent(rule)}`);
       const a = list.alerts.find((x) => x.rule === rule && x.state !== 'pending');
-      ctx.say(`${found}; waiting for rule ${rule} to fire`);
+      ctx.say(`${found}; waiting for rule ${rule} to fire (rules are evaluated every SLIPWAY_ALERT_INTERVAL_MS, 15 s by default)`);
       return a;
     },
-    30_000,
+    90_000,
     500,
   );
   const full = await ctx.api.get<AlertView>(`${base}/alerts/${encodeURIComponent(String(alert.id))}`);
@@ -103,7 +103,7 @@ export async function retrainRun(ctx: DemoContext): Promise<string> {
       ctx.say(`waiting for a run of ${ctx.names.pipeline} caused by ${cause}`);
       return (p.runs ?? []).find((r) => r.startedBy === cause);
     },
-    30_000,
+    60_000,
     500,
   );
   const run = await followRun(ctx, started.id);

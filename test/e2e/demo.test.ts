@@ -51,9 +51,10 @@ describe('slipway demo', () => {
     const t0 = Date.now();
     const r = await runCli(['demo', '--keep', '-o', 'json'], bare());
     const tookMs = Date.now() - t0;
+    // A failed demo still prints what it made, the kept platform too: stop it afterwards either way.
+    const demo = JSON.parse(r.stdout || '{}') as DemoJson;
+    if (demo.platform) kept.push({ ...demo.platform, names: demo.names });
     assert.equal(r.code, 0, `${r.stderr}\n${r.stdout}`);
-    const demo = JSON.parse(r.stdout) as DemoJson;
-    kept.push({ ...demo.platform, names: demo.names });
     assert.ok(tookMs < 180_000, `took ${tookMs} ms`);
     assert.match(r.stderr, /\[1\/9\] start an embedded platform/);
     assert.match(r.stderr, /✓ \[9\/9\]|- \[9\/9\]/);
