@@ -92,7 +92,7 @@ export async function createPlatform(config: Config): Promise<Platform> {
   });
   const datasets = new DatasetService({ db: store.db, authz: access.authz, artifacts, tmpDir: join(config.dataDir, 'tmp'), onVersion: (v, source) => pipelineTrigger(() => pipelines.onDatasetVersion(v.workspace, v.dataset, v.version, source)) });
   const telemetry = createTelemetry({ db: store.db, authz: access.authz, retentionMs: config.telemetryRetentionMs });
-  const monitoring = new MonitoringService({ db: store.db, authz: access.authz, datasets, registry, telemetry });
+  const monitoring = new MonitoringService({ db: store.db, authz: access.authz, datasets, registry, telemetry, retentionMs: config.telemetryRetentionMs });
   const jobs = new JobService({ db: store.db, authz: access.authz, tracking, datasets, registry, config: config.jobs });
   // Triggers (a model version or dataset version created) start pipeline runs off the caller's path.
   const pipelines: PipelineService = new PipelineService({ db: store.db, authz: access.authz, access, tracking, datasets, registry, jobs: jobs.store, config: config.jobs, cancelJob: (ctx, ws, id, reason) => jobs.cancel(ctx, ws, id, reason), log: (m) => console.warn(m) });

@@ -58,8 +58,10 @@ const reportView = (r: MonitorRunRow): MonitorReport => ({ ...(JSON.parse(r.repo
 export class MonitoringService {
   readonly store: MonitoringStore;
   private readonly serving: ServingStore;
+  private trimmedAt = 0;
 
-  constructor(private readonly deps: ReferenceDeps & { db: Db; authz: Authorizer }) {
+  /** `retentionMs`: how long ground-truth feedback is kept (SLIPWAY_TELEMETRY_RETENTION, as for the captures it labels). */
+  constructor(private readonly deps: ReferenceDeps & { db: Db; authz: Authorizer; retentionMs?: number }) {
     this.store = new MonitoringStore(deps.db);
     this.serving = new ServingStore(deps.db);
   }
@@ -210,7 +212,15 @@ export class MonitoringService {
     // One statement cannot upsert a row twice: within a batch, the last feedback for a request wins, as a later call would.
     const latest = new Map(items.map((f) => [f.requestId, f.label ?? f.value]));
     await this.store.writeFeedback(endpointId, [...latest].map(([requestId, value]) => ({ requestId, value })), Date.now());
+    // Housekeeping, at most every ten minutes per process: its failure must not fail a written (acknowledged) batch.
+    if (Date.now() - this.trimmedAt >= 600_000) await this.trimFeedback().catch(() => undefined);
     return items.length;
+  }
+
+  /** Deletes feedback older than the retention (normally done after writes, every ten minutes). */
+  async trimFeedback(now = Date.now()): Promise<void> {
+    this.trimmedAt = now;
+    await this.store.trimFeedback(now - (this.deps.retentionMs ?? 30 * 86_400_000));
   }
 
   private async require(workspaceId: number, name: string): Promise<MonitorRow> {

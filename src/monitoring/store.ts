@@ -92,6 +92,11 @@ export class MonitoringStore {
     });
   }
 
+  /** Deletes ground truth received before `before` (retention, like captures). */
+  async trimFeedback(before: number): Promise<void> {
+    await t(this.db).deleteFrom('endpoint_feedback').where('at', '<', before).execute();
+  }
+
   async feedback(endpointId: number, requestIds: string[]): Promise<Map<string, unknown>> {
     const out = new Map<string, unknown>();
     for (let i = 0; i < requestIds.length; i += CHUNK) {
