@@ -31,7 +31,7 @@ export const MonitorSpec = Type.Object(
     features: Type.Optional(Type.Record(Type.String(), FeatureOverride, { description: 'per-feature method, threshold or type' })),
     driftShare: Type.Optional({ ...Fraction, description: 'dataset drift when at least this share of features drifted (default 0.5)' }),
     window: Type.Optional(Type.String({ description: 'production window read by a run, such as 1h or 30m (default 1h)' })),
-    schedule: Type.Optional(Type.String({ description: 'cron expression, stored for the scheduler; `monitor run` computes on demand' })),
+    schedule: Type.Optional(Type.String({ description: 'five-field cron expression read in UTC: workers run the monitor at each tick (recorded as cause schedule); `monitor run` computes on demand' })),
     quality: Type.Optional(
       Type.Object(
         { nullRate: Type.Optional(Fraction), typeErrorRate: Type.Optional(Fraction), outOfRangeRate: Type.Optional(Fraction) },

@@ -1,6 +1,7 @@
 /** Checks a monitor spec beyond its schema: names, durations, the reference and per-feature methods. */
 import { durationMs } from '../shared/duration.js';
 import { Invalid } from '../shared/errors.js';
+import { checkCron } from '../jobs/pipelines/cron.js';
 import type { MonitorSpec } from './schema.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -42,6 +43,8 @@ export function checkSpec(spec: MonitorSpec): MonitorSpec {
   if (!NAME.test(spec.name)) throw Invalid.field('name', 'lowercase letters, digits and dashes, starting and ending with a letter or digit (at most 63)');
   parseReference(spec.reference);
   parseDuration(spec.window ?? DEFAULT_WINDOW, 'window');
+  // Read by the monitor scheduler in UTC: a malformed schedule is refused here, not skipped later.
+  if (spec.schedule !== undefined) checkCron(spec.schedule, 'schedule');
   if (spec.schedule !== undefined && spec.schedule.trim().split(/\s+/).length !== 5) throw Invalid.field('schedule', `a 5-field cron expression such as "0 * * * *", got ${JSON.stringify(spec.schedule)}`);
   if (spec.freshness) parseDuration(spec.freshness.maxAge, 'freshness.maxAge');
   if (spec.signals.includes('freshness') && !spec.freshness) throw Invalid.field('freshness', 'a {maxAge} when signals include freshness');

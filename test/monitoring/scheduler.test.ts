@@ -70,6 +70,12 @@ for (const driver of drivers) {
       assert.equal((await runs('every5'))[0].scheduledFor, '2026-01-01T00:20:00.000Z');
     });
 
+    it('refuses a malformed schedule naming the field', async () => {
+      const r = await t.call({ method: 'POST', url: `${ws}/monitors`, payload: { name: 'bad', endpoint: 'ep', reference: 'datasets:/ref/1', signals: ['data_drift'], schedule: 'hourly' } });
+      assert.equal(r.statusCode, 400, r.body);
+      assert.match(r.json().detail, /^schedule: a cron expression of five fields/);
+    });
+
     it('records a run by hand as manual', async () => {
       const r = await t.call({ method: 'POST', url: `${ws}/monitors/never/runs`, payload: {} });
       assert.equal(r.statusCode, 201, r.body);
