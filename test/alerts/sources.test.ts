@@ -1,0 +1,75 @@
+/**
+ * The other sources and action: job failures (optionally of one pipeline),
+ * and scale_to_zero taking a deployment out of traffic, on both drivers.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { withoutDeployment } from '../../src/alerts/actions.js';
+import { ServingStore } from '../../src/serving/store.js';
+import { bucketStart, emptyWindow } from '../../src/telemetry/windows.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { logisticRegressionOnnx } from '../helpers/onnx.js';
+import { drivers } from '../helpers/stores.js';
+
+const ws = '/api/v1/workspaces/default';
+
+describe('withoutDeployment', () => {
+  it('hands the freed share to the others in proportion and drops the mirror', () => {
+    assert.deepEqual(withoutDeployment({ traffic: { a: 50, b: 30, c: 20 }, mirror: { c: 10 }, deployments: ['a', 'b', 'c'] }, 'c'), { traffic: { a: 63, b: 37 }, mirror: {} });
+    assert.deepEqual(withoutDeployment({ traffic: { a: 100 }, mirror: { b: 5 }, deployments: ['a', 'b'] }, 'a'), { traffic: {}, mirror: { b: 5 } });
+    assert.deepEqual(withoutDeployment({ traffic: { a: 90, b: 10 }, mirror: {}, deployments: ['a', 'b'] }, 'b'), { traffic: { a: 100 }, mirror: {} });
+  });
+});
+
+for (const driver of drivers) {
+  describe(`alert sources and scale_to_zero (${driver})`, () => {
+    let t: TestApp;
+    const ok = async (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) => {
+      const r = await t.call({ method, url, payload });
+      assert.ok(r.statusCode < 300, `${method} ${url}: ${r.statusCode} ${r.body}`);
+      return r.json();
+    };
+    const alertsOf = async (rule: string) => (await ok('GET', `${ws}/alerts?rule=${rule}`)).alerts;
+
+    before(async () => {
+      t = await startTestApp(driver);
+    });
+    after(() => t.close());
+
+    it('fires on a failed job of the named pipeline only', async () => {
+      await ok('POST', '/api/v1/apply', { documents: [{ kind: 'Pipeline', name: 'retrain', steps: [{ name: 'fit', uses: 'command', with: { command: ['false'] } }] }] });
+      await ok('POST', `${ws}/alert-rules`, { name: 'any-job', source: { jobs: 'failed' }, window: '10m' });
+      await ok('POST', `${ws}/alert-rules`, { name: 'retrain-job', source: { jobs: 'failed', pipeline: 'retrain' }, window: '10m' });
+      const ev = t.platform.alertEvaluator({});
+      await ev.tick();
+      assert.equal((await alertsOf('any-job')).length, 0);
+      const db = t.platform.store.db;
+      const now = Date.now();
+      const wsId = Number((await t.platform.access.authz.workspace('default')).id);
+      await db.transaction().execute((tx) =>
+        t.platform.jobs.store.insert(tx, { workspace_id: wsId, name: 'adhoc', kind: 'command', spec: '{}', state: 'failed', priority: 0, max_retries: 0, timeout_ms: null, resource_class: 'small', run_after: now, lease_owner: null, lease_expires_at: null, exit_code: 1, error: 'exit code 1', experiment_id: null, run_id: null, principal_id: 1, created_by: 'admin', created_at: now, started_at: now, finished_at: now, updated_at: now }),
+      );
+      await ev.tick();
+      const [a] = await alertsOf('any-job');
+      assert.equal(a.state, 'firing');
+      assert.match(a.summary, /1 jobs failed in the last 10m \(newest: job \d+ adhoc: exit code 1\)/);
+      assert.equal(a.value, 1);
+      assert.equal((await alertsOf('retrain-job')).length, 0, 'not a job of pipeline retrain');
+    });
+
+    it('scale_to_zero takes the failing deployment out of traffic', async () => {
+      assert.equal((await t.call({ method: 'POST', url: `${ws}/models/lr/versions?filename=model.onnx`, payload: logisticRegressionOnnx(), headers: { 'content-type': 'application/octet-stream' } })).statusCode, 201);
+      await ok('POST', `${ws}/endpoints`, { name: 'ep' });
+      for (const d of ['blue', 'green']) await ok('POST', `${ws}/endpoints/ep/deployments`, { name: d, model: 'models:/lr/1' });
+      await ok('PUT', `${ws}/endpoints/ep/traffic`, { traffic: { blue: 70, green: 30 } });
+      await ok('POST', `${ws}/alert-rules`, { name: 'green-errors', source: { endpoint: 'ep', deployment: 'green', metric: 'error_rate' }, condition: { op: '>', threshold: 0.1 }, window: '1m', actions: [{ type: 'scale_to_zero', deployment: 'green' }] });
+      const e = (await new ServingStore(t.platform.store.db).endpoint('ep'))!;
+      await t.platform.telemetry.sink.write({ captures: [], rollups: [], logs: [], windows: [{ ...emptyWindow(Number(e.id), 'green', bucketStart(Date.now())), requests: 10, errors5xx: 9 }] });
+      await t.platform.alertEvaluator({}).tick();
+      assert.deepEqual((await ok('GET', `${ws}/endpoints/ep`)).traffic, { blue: 100 });
+      const [a] = await alertsOf('green-errors');
+      assert.deepEqual([a.actions[0].type, a.actions[0].ok], ['scale_to_zero', true]);
+      assert.match(a.actions[0].detail, /ep\/green out of traffic; traffic now \{"blue":100\}/);
+    });
+  });
+}
