@@ -6,7 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { BatchClaims } from '../../src/batch/claims.js';
+import type { JobWorker } from '../../src/jobs/worker.js';
+import type { Ctx } from '../../src/access/principal.js';
+import { batchScoreStep } from '../../src/jobs/steps/batch-score.js';
+import type { StepDeps } from '../../src/jobs/steps/index.js';
+import type { JobRow } from '../../src/jobs/tables.js';
+import type { PipelineScheduler } from '../../src/jobs/pipelines/scheduler.js';
 import type { BatchScorer } from '../../src/batch/scorer.js';
 import { principalWithToken, startTestApp, type TestApp } from '../helpers/app.js';
 import { expectedOutput, logisticRegressionOnnx } from '../helpers/onnx.js';
@@ -120,13 +127,20 @@ for (const driver of drivers) {
       });
       assert.deepEqual(planned.progress, { rows: { total: 100, done: 0, failed: 0 }, miniBatches: { total: 10, done: 0, failed: 0, running: 0 } });
       const claims = new BatchClaims(t.platform.store.db);
-      const [a, b, c] = await Promise.all(['w1', 'w2', 'w3'].map((w) => claims.claimMiniBatch(w, Date.now(), 60_000)));
+      // A worker whose 1 ms lease has run out (as if it died): its mini-batch goes to the next claimer.
+      const stale = (await claims.claimMiniBatch('w0', Date.now(), 1))!;
+      const later = Date.now() + 50;
+      const [a, b, c] = await Promise.all(['w1', 'w2', 'w3'].map((w) => claims.claimMiniBatch(w, later, 60_000)));
       const got = [a, b, c].filter((m) => m !== null);
       assert.equal(got.length, 2, 'parallelism 2: a third claim gets nothing');
       assert.notEqual(got[0]!.seq, got[1]!.seq);
+      const taken = got.find((m) => m!.seq === stale.seq)!;
+      assert.equal(taken.attempt, stale.attempt + 1, 'the expired mini-batch is claimed again');
       assert.equal((await ok<Run>('GET', `${eps}/clf/runs/${run.id}`)).progress.miniBatches.running, 2);
-      assert.equal(await claims.heartbeat({ ...got[0]!, attempt: got[0]!.attempt + 1 }, 'w1', Date.now()), false, 'a stale attempt writes nothing');
-      for (const [i, m] of got.entries()) await claims.release(m!, ['w1', 'w2', 'w3'][[a, b, c].indexOf(m)], `test ${i}`);
+      // The dead worker's late writes change nothing: its output could never be appended beside the new owner's.
+      assert.equal(await claims.heartbeat(stale, 'w0', Date.now() + 60_000), false);
+      assert.equal(await t.platform.store.db.transaction().execute((tx) => claims.complete(tx, stale, 'w0', { state: 'done', output: 'stale\n', rowsFailed: 0, error: '' })), false);
+      for (const m of got) await claims.release(m!, ['w1', 'w2', 'w3'][[a, b, c].indexOf(m)], 'handed back by the test');
       // Two scorers share the run.
       for (let i = 0; i < 2; i++) scorers.push(t.platform.batchScorer({ log: (m) => console.warn(m) }));
       for (const s of scorers) s.start();
@@ -168,6 +182,60 @@ for (const driver of drivers) {
       assert.ok(!lines.some((l) => l.startsWith('r4,') || l.startsWith('r50,') || l.startsWith('r99,')));
       const listed = await ok<{ runs: Run[] }>('GET', `${eps}/clf/runs`);
       assert.deepEqual(listed.runs.slice(0, 2).map((r) => r.id), [lenient.id, strict.id]);
+    });
+
+    it('scores JSONL and Parquet inputs into JSONL with the same numbers', async () => {
+      const { x } = csv(30);
+      const jsonl = x.map((r, i) => JSON.stringify({ id: `r${i}`, a: r[0], b: r[1], c: r[2], d: r[3] })).join('\n') + '\n';
+      const j = await t.call({ method: 'POST', url: `${ws}/datasets/rows-jsonl/versions?filename=rows.jsonl`, payload: jsonl, headers: { 'content-type': 'application/x-ndjson' } });
+      assert.equal(j.statusCode, 201, j.body);
+      const col = (k: number) => ({ name: 'abcd'[k], data: x.map((r) => r[k]), type: 'DOUBLE' as const });
+      const pq = Buffer.from(parquetWriteBuffer({ columnData: [{ name: 'id', data: x.map((_, i) => `r${i}`), type: 'STRING' }, col(0), col(1), col(2), col(3)], rowGroupSize: 7 }));
+      const p = await t.call({ method: 'POST', url: `${ws}/datasets/rows-parquet/versions?filename=rows.parquet`, payload: pq, headers: { 'content-type': 'application/vnd.apache.parquet' } });
+      assert.equal(p.statusCode, 201, p.body);
+      const want = expectedOutput(x, { sigmoid: true });
+      for (const input of ['datasets:/rows-jsonl/1', 'datasets:/rows-parquet/1']) {
+        const run = await ok<Run>('POST', `${eps}/clf/runs`, { input, output: 'formats' });
+        const end = await finished('clf', run.id);
+        assert.equal(end.state, 'succeeded', end.error);
+        const lines = (await outputRows(end.output!)).map((l) => JSON.parse(l) as Record<string, unknown>);
+        assert.equal(lines.length, 30);
+        lines.forEach((o, i) => {
+          assert.deepEqual(Object.keys(o), ['id', 'a', 'b', 'c', 'd', 'prediction']);
+          assert.equal(o.id, `r${i}`);
+          assert.ok(Math.abs((o.prediction as number) - want[i]) < 1e-6);
+        });
+      }
+    });
+
+    it('runs as the batch-score step of a pipeline, and a retried attempt finds its run', async () => {
+      const worker: JobWorker = t.platform.jobWorker({ log: (m) => console.warn(m) });
+      const scheduler: PipelineScheduler = t.platform.pipelineScheduler({ log: (m) => console.warn(m) });
+      worker.start();
+      scheduler.start();
+      try {
+        await ok('PUT', `${ws}/pipelines/nightly-score`, { steps: [{ name: 'score', uses: 'batch-score', with: { endpoint: 'clf', input: 'datasets:/rows/latest', output: 'piped', cache: false } }] });
+        const started = await ok<{ id: number }>('POST', `${ws}/pipelines/nightly-score/runs`, {});
+        const run = await until('pipeline run final', async () => {
+          const r = await ok<{ state: string; steps: Array<{ state: string; jobId: number; outputs: Record<string, unknown>; error: string }> }>('GET', `${ws}/pipelines/nightly-score/runs/${started.id}`);
+          return r.state !== 'running' && r;
+        }, 60_000);
+        const step = run.steps[0];
+        assert.equal(run.state, 'succeeded', step.error);
+        assert.deepEqual([step.outputs.output, step.outputs.rows, step.outputs.failedRows], ['datasets:/piped/1', 100, 0]);
+        const batchRun = await t.platform.batch.runOfJob(step.jobId);
+        assert.equal(batchRun?.id, step.outputs.run);
+        assert.equal(batchRun?.input, 'datasets:/rows/1', 'the input pinned by the pipeline');
+        // Another attempt of the same job (its worker died after starting the run) follows that run rather than starting one.
+        const lines: string[] = [];
+        const again = await batchScoreStep({ deps: { batch: t.platform.batch } as unknown as StepDeps, ctx: {} as Ctx, workspace: 'default', job: { id: step.jobId } as JobRow, with: { endpoint: 'clf', input: 'datasets:/rows/1' }, cwd: '', log: (l) => lines.push(l), signal: new AbortController().signal });
+        assert.equal(again.run, batchRun?.id);
+        assert.equal(again.output, 'datasets:/piped/1');
+        assert.match(lines[0], /resuming batch run/);
+      } finally {
+        await scheduler.stop();
+        await worker.stop();
+      }
     });
 
     it('applies and exports kind: BatchEndpoint, unchanged the second time', async () => {
