@@ -39,5 +39,7 @@ export function alertChannelHandler(channels: ChannelService): KindHandler<Parse
     async export(ctx: Ctx, workspace: string): Promise<Doc[]> {
       return (await channels.list(ctx, workspace)).map((c) => ({ kind: 'AlertChannel', name: c.name, workspace, type: c.type, url: c.url }));
     },
+    // After alert rules are pruned (they name channels); a rule left naming a deleted channel logs failed deliveries.
+    remove: { phase: 78, run: (c, p) => channels.delete(c, p.workspace, p.name) },
   };
 }

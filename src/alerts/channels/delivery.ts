@@ -27,13 +27,32 @@ export function backoffMs(n: number, baseMs: number, random = Math.random): numb
   return Math.round(d / 2 + (random() * d) / 2);
 }
 
+/** The start of a response body, for the log: a receiver's answer is never read whole. */
+async function head(res: Response, max = 512): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  try {
+    while (n < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      n += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8').trim();
+}
+
 /** One POST with a time limit; redirects are not followed (a receiver moved is a configuration error to see). */
 export async function post(url: string, out: Outgoing, timeoutMs: number): Promise<PostResult> {
   const started = performance.now();
   const took = () => Math.round(performance.now() - started);
   try {
     const res = await fetch(url, { method: 'POST', headers: out.headers, body: out.body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-    const text = await res.text().catch(() => '');
+    const text = await head(res).catch(() => '');
     const ok = res.status >= 200 && res.status < 300;
     const retryable = res.status >= 500 || [408, 425, 429].includes(res.status);
     return { statusCode: res.status, ok, retryable, durationMs: took(), error: ok ? '' : `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}` };

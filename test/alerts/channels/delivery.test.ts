@@ -106,6 +106,10 @@ for (const driver of drivers) {
       assert.ok(again.plan.every((p: { action: string }) => p.action === 'unchanged'), JSON.stringify(again.plan));
       const rotated = await ok('POST', '/api/v1/apply', { documents: [{ ...doc, secret: 'second' }] });
       assert.deepEqual(rotated.plan.map((p: { action: string; changes: string[] }) => [p.action, p.changes]), [['update', ['secret']]]);
+      // --prune with only 'applied' left deletes the others of the kind: a dry run shows it, nothing changes.
+      const pruned = await ok('POST', '/api/v1/apply', { documents: [doc], prune: true, dryRun: true });
+      assert.deepEqual(pruned.plan.filter((p: { action: string }) => p.action === 'delete').map((p: { name: string }) => p.name).sort(), ['am', 'chat', 'flaky', 'gone', 'hook']);
+      assert.equal((await ok('GET', `${ws}/alert-channels`)).channels.length, 6);
     });
 
     it('signs webhook bodies: the signature verifies with the secret, not without it; an unknown channel is a failed delivery', async () => {
