@@ -133,7 +133,6 @@ export class BatchClaims {
     return r ? runRow(r) : null;
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   private owned<Q extends { where: (...a: any[]) => Q }>(q: Q, m: ClaimedMiniBatch, worker: string): Q {
     return q.where('run_id', '=', m.runId).where('seq', '=', m.seq).where('attempt', '=', m.attempt).where('lease_owner', '=', worker).where('state', '=', 'running');
   }

@@ -93,7 +93,7 @@ export class BatchScorer {
   /** One pass: fill free slots with runs to plan or finalize, then with mini-batches. Never throws. */
   async tick(): Promise<void> {
     try {
-      this.models.closeIdle();
+      if (this.active.size === 0) this.models.closeIdle();
       while (!this.stopped && this.active.size < this.slots) {
         const run = await this.claims.claimRun(this.id, Date.now(), this.d.config.leaseMs);
         if (!run) break;
@@ -194,10 +194,11 @@ export class BatchScorer {
     const failedAll = r.failedRows.length === m.rows.length;
     const ended = await this.d.db.transaction().execute(async (tx) => {
       const run = await this.claims.lockRun(tx, m.runId);
-      if (!run) return false;
+      // A run cancelled or failed meanwhile keeps no more output.
+      if (!run || run.state !== 'running') return false;
       const error = r.failedRows[0]?.error ?? '';
       const ok = await this.claims.complete(tx, m, this.id, { state: failedAll && m.rows.length ? 'failed' : 'done', output: r.lines, rowsFailed: r.failedRows.length, error });
-      if (!ok || run.state !== 'running') return false;
+      if (!ok) return false;
       const rowsFailed = run.rows_failed + r.failedRows.length;
       const done = run.batches_done + (failedAll && m.rows.length ? 0 : 1);
       const failedBatches = run.batches_failed + (failedAll && m.rows.length ? 1 : 0);
