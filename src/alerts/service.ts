@@ -10,6 +10,7 @@ import { prometheusRules, type PrometheusRules } from './prometheus.js';
 import type { AlertRuleSpec, AlertsQuery, SilenceBody } from './schema.js';
 import { checkRule, parseDuration, sourceOf } from './spec.js';
 import { AlertStore } from './store.js';
+import type { AlertRow } from './tables.js';
 import { alertView, ruleView, silencedBy, silenceView, type AlertView, type RuleView, type SilenceView } from './views.js';
 
 /** Rights a rule's actions use: whoever writes the rule must hold them. */
@@ -98,7 +99,7 @@ export class AlertService {
     return this.view(workspace, Number(ws.id), a);
   }
 
-  private async view(workspace: string, wsId: number, a: Awaited<ReturnType<AlertStore['alert']>> & object): Promise<AlertView> {
+  private async view(workspace: string, wsId: number, a: AlertRow): Promise<AlertView> {
     const silenced = a.state !== 'resolved' && !!silencedBy(a, await this.store.silences(wsId, Date.now()));
     const rule = await this.store.rule(wsId, a.rule);
     return alertView(workspace, a, silenced, rule ? ((JSON.parse(rule.spec) as AlertRuleSpec).runbook ?? '') : undefined);
