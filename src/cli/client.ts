@@ -48,7 +48,11 @@ export function resolveLogin(env = process.env): Login {
   // The saved token belongs to the saved server; never send it elsewhere.
   const token = env.SLIPWAY_TOKEN || (url === saved.url ? saved.token : undefined);
   if (!url || !token) {
-    throw new CliError('not logged in: run `slipway login --url URL --token TOKEN` (the admin token is in <data-dir>/admin-token), or set SLIPWAY_URL and SLIPWAY_TOKEN');
+    throw new CliError(
+      !url
+        ? 'not logged in: run `slipway login --url http://127.0.0.1:8080 --token "$(cat .slipway/admin-token)"` (the URL and token file `npm start` printed),\n  or set SLIPWAY_URL and SLIPWAY_TOKEN'
+        : `no token for ${url}: run \`slipway login --url ${url} --token TOKEN\`, or set SLIPWAY_TOKEN`,
+    );
   }
   return { url, token };
 }
@@ -99,8 +103,7 @@ export class ApiClient {
     try {
       return await fetch(this.login.url + path, { ...init, headers: { authorization: `Bearer ${this.login.token}`, ...init.headers } });
     } catch (e) {
-      const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
-      throw new CliError(`cannot reach Slipway at ${this.login.url} (${cause}): is it running? Start it with \`npm start\`, or point SLIPWAY_URL at it`);
+      throw unreachable(this.login.url, e);
     }
   }
 
@@ -118,14 +121,28 @@ export class ApiClient {
   }
 }
 
+/** A fetch that never got an answer, said as what happened and what to do next. */
+function unreachable(url: string, e: unknown): CliError {
+  const code = (e as { cause?: { code?: string } }).cause?.code;
+  if (code === 'ECONNREFUSED') return new CliError(`no Slipway at ${url} (connection refused): start it with \`npm start\`, or set SLIPWAY_URL to where it runs`);
+  const why = code ?? (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+  return new CliError(`cannot reach Slipway at ${url} (${why}): is it running? Start it with \`npm start\`, or set SLIPWAY_URL to where it runs`);
+}
+
+/** What to do next after an error a newcomer meets, by the server's stable code. */
+function nextStep(status: number, p: ProblemBody): string {
+  if (status === 401) return ' (log in again with `slipway login`)';
+  if (p.code === 'not_found' && /^workspace '/.test(p.detail ?? '')) return '\n  list the workspaces with `slipway workspace ls`, and pick one with --workspace NAME';
+  return '';
+}
+
 /** The parsed JSON of a 2xx answer; anything else becomes a CliError carrying the server's detail. */
 async function readJson(res: Response): Promise<unknown> {
   const text = await res.text();
   const parsed = text ? safeJson(text) : undefined;
   if (!res.ok) {
     const p = (parsed ?? {}) as ProblemBody;
-    const hint = res.status === 401 ? ' (log in again with `slipway login`)' : '';
-    throw new CliError(`${res.status} ${p.code ?? ''}: ${p.detail ?? p.message ?? text}${hint}`.replace(/\s+:/, ':'));
+    throw new CliError(`${res.status} ${p.code ?? ''}: ${p.detail ?? p.message ?? text}${nextStep(res.status, p)}`.replace(/\s+:/, ':'));
   }
   return parsed;
 }
