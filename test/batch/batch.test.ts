@@ -238,6 +238,25 @@ for (const driver of drivers) {
       }
     });
 
+    it('cancels a run (409 once ended), refuses deleting an endpoint with an active run, and lists the routes in OpenAPI', async () => {
+      await ok('PUT', `${eps}/slow`, { model: 'models:/clf/1', features: ['a', 'b', 'c', 'd'] });
+      // The scorers are stopped here, so the run stays queued until cancelled.
+      for (const s of scorers.splice(0)) await s.stop();
+      const run = await ok<Run>('POST', `${eps}/slow/runs`, { input: 'datasets:/rows/1' });
+      const busy = await call('DELETE', `${eps}/slow`);
+      assert.equal(busy.statusCode, 409, busy.body);
+      assert.match(busy.body, new RegExp(`active runs \\(${run.id}\\)`));
+      const cancelled = await ok<Run>('POST', `${eps}/slow/runs/${run.id}/cancel`, {});
+      assert.equal(cancelled.state, 'cancelled');
+      assert.match(cancelled.error, /cancelled by admin/);
+      assert.equal((await call('POST', `${eps}/slow/runs/${run.id}/cancel`, {})).statusCode, 409);
+      assert.equal((await call('GET', `${eps}/slow/runs/999`)).statusCode, 404);
+      assert.equal((await call('DELETE', `${eps}/slow`)).statusCode, 204);
+      assert.equal((await call('GET', `${eps}/slow`)).statusCode, 404);
+      const paths = (await ok<{ paths: Record<string, unknown> }>('GET', '/api/v1/openapi.json')).paths;
+      for (const p of ['/api/v1/workspaces/{ws}/batch-endpoints', '/api/v1/workspaces/{ws}/batch-endpoints/{name}/runs', '/api/v1/workspaces/{ws}/batch-endpoints/{name}/runs/{id}/cancel']) assert.ok(paths[p], p);
+    });
+
     it('applies and exports kind: BatchEndpoint, unchanged the second time', async () => {
       const doc = { kind: 'BatchEndpoint', name: 'nightly', model: 'models:/clf@champion', errorThreshold: { fraction: 0.01, rows: 10 }, output: 'nightly-scores' };
       const noAlias = await call('POST', '/api/v1/apply', { documents: [doc] });
