@@ -1,16 +1,15 @@
 /** Checks an alert rule beyond its schema: names, durations, the source and its condition, actions. */
+import { durationMs } from '../shared/duration.js';
 import { Invalid } from '../shared/errors.js';
 import type { AlertRuleSpec, Metric } from './schema.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const UNIT_MS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 };
 const MAX_MS = 365 * 86400e3;
 
-/** "30s", "5m", "1h30m" into milliseconds; `zero` allows "0s". */
+/** "30s", "5m", "1h30m" into milliseconds; `zero` allows "0s". Prometheus reads the same text, so only its units s, m, h, d. */
 export function parseDuration(text: string, field: string, zero = false): number {
-  const ok = /^(?:\d+[smhd])+$/.test(text);
-  const ms = ok ? [...text.matchAll(/(\d+)([smhd])/g)].reduce((s, [, n, u]) => s + Number(n) * UNIT_MS[u], 0) : NaN;
-  if (!ok || ms > MAX_MS) throw Invalid.field(field, `a duration such as 30s, 5m or 1h (at most 365d), got ${JSON.stringify(text)}`);
+  const ms = durationMs(text, ['s', 'm', 'h', 'd']);
+  if (ms === null || ms > MAX_MS) throw Invalid.field(field, `a duration such as 30s, 5m or 1h (at most 365d), got ${JSON.stringify(text)}`);
   if (ms <= 0 && !zero) throw Invalid.field(field, 'a duration above zero');
   return ms;
 }
