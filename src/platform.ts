@@ -127,7 +127,7 @@ export async function createPlatform(config: Config): Promise<Platform> {
       ),
     alertChannels,
     notifier,
-    alertDelivery: (opts) => new DeliveryLoop(alertChannels.store, { ...config.alertDelivery, ...opts }),
+    alertDelivery: (opts) => new DeliveryLoop(alertChannels.store, { ...config.alertDelivery, retentionMs: config.telemetryRetentionMs, ...opts }),
     monitorScheduler: (opts) => new MonitorScheduler(monitoring, { pollMs: config.jobs.pollMs, ...opts }),
     pipelineScheduler: (opts) => new PipelineScheduler(pipelines, { pollMs: config.jobs.pollMs, ...opts }),
     jobWorker: (opts) =>

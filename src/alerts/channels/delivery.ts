@@ -2,7 +2,7 @@ import type { AlertNotification } from '../notification.js';
 import type { AlertDeliveryConfig } from './config.js';
 import { render, type Outgoing } from './payloads.js';
 import type { ChannelStore } from './store.js';
-import type { ChannelRow, DeliveryRow } from './tables.js';
+import type { ChannelRow, DeliveryRow, DeliveryState } from './tables.js';
 
 export interface PostResult {
   statusCode: number | null;
@@ -68,19 +68,25 @@ export async function post(url: string, out: Outgoing, timeoutMs: number): Promi
  * retried later with backoff, or failed for good. Never throws for a
  * receiver's failure.
  */
-export async function attempt(store: ChannelStore, cfg: AlertDeliveryConfig, d: DeliveryRow, now = Date.now): Promise<void> {
+export async function attempt(store: ChannelStore, cfg: AlertDeliveryConfig, d: DeliveryRow, now = Date.now): Promise<{ state: DeliveryState; error: string }> {
   const channel: ChannelRow | null = d.channel_id === null ? null : await store.byId(d.channel_id);
-  if (!channel) return store.fail(d.id, d.attempts, `channel '${d.channel}' was deleted`, now());
+  if (!channel) {
+    const error = `channel '${d.channel}' was deleted`;
+    await store.fail(d.id, d.attempts, error, now());
+    return { state: 'failed', error };
+  }
   const at = now();
   const out = render(channel, JSON.parse(d.notification) as AlertNotification, d.id, at);
   const r = await post(channel.url, out, cfg.timeoutMs);
   const again = !r.ok && r.retryable && d.attempts < cfg.maxAttempts;
   const retryIn = again ? backoffMs(d.attempts, cfg.retryBaseMs) : null;
   const error = r.ok ? '' : again || !r.retryable ? r.error : `${r.error} (gave up after ${d.attempts} attempts)`;
+  const state = r.ok ? 'delivered' : again ? 'pending' : 'failed';
   await store.finishAttempt(
     { delivery_id: d.id, attempt: d.attempts, at, status_code: r.statusCode, error: r.error, duration_ms: r.durationMs, retry_in_ms: retryIn },
-    { state: r.ok ? 'delivered' : again ? 'pending' : 'failed', nextAttemptAt: again ? now() + retryIn! : at + r.durationMs, error },
+    { state, nextAttemptAt: again ? now() + retryIn! : at + r.durationMs, error },
   );
+  return { state, error };
 }
 
 /**
@@ -92,10 +98,11 @@ export class DeliveryLoop {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private stopped = true;
+  private trimmedAt = 0;
 
   constructor(
     private readonly store: ChannelStore,
-    private readonly opts: AlertDeliveryConfig & { log: (msg: string) => void; batch?: number },
+    private readonly opts: AlertDeliveryConfig & { log: (msg: string) => void; batch?: number; retentionMs?: number },
   ) {}
 
   start(): void {
@@ -119,14 +126,32 @@ export class DeliveryLoop {
   async tick(): Promise<void> {
     const batch = this.opts.batch ?? 16;
     try {
+      await this.trim();
       while (!this.stopped) {
         const claimed = await this.store.claim(Date.now(), leaseMs(this.opts), batch);
-        await Promise.all(claimed.map((d) => attempt(this.store, this.opts, d).catch((e: Error) => this.opts.log(`alert delivery ${d.id}: ${e.message}`))));
+        await Promise.all(claimed.map((d) => this.send(d)));
         if (claimed.length < batch) return;
       }
     } catch (e) {
       if (!this.stopped) this.opts.log(`alert delivery: ${(e as Error).message}`);
     }
+  }
+
+  private async send(d: DeliveryRow): Promise<void> {
+    try {
+      const r = await attempt(this.store, this.opts, d);
+      // Retries are in the delivery log; a notification given up on is worth an operator's attention here too.
+      if (r.state === 'failed') this.opts.log(`alert notification ${d.id} to channel '${d.channel}' failed: ${r.error}`);
+    } catch (e) {
+      this.opts.log(`alert delivery ${d.id}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Finished deliveries older than the retention are deleted, at most every ten minutes per loop. */
+  private async trim(): Promise<void> {
+    if (!this.opts.retentionMs || Date.now() - this.trimmedAt < 600_000) return;
+    this.trimmedAt = Date.now();
+    await this.store.trimFinished(Date.now() - this.opts.retentionMs).catch((e: Error) => this.opts.log(`alert delivery log trim: ${e.message}`));
   }
 
   /** Stops claiming and waits for the attempts in flight (each bounded by the timeout). */

@@ -112,6 +112,11 @@ export class ChannelStore {
     await t(this.db).updateTable('alert_deliveries').set({ state: 'failed', error, finished_at: now }).where('id', '=', id).where('attempts', '=', attempt).where('state', '=', 'pending').execute();
   }
 
+  /** Deletes deliveries (and their attempts) that finished before `before`. */
+  async trimFinished(before: number): Promise<void> {
+    await t(this.db).deleteFrom('alert_deliveries').where('state', '!=', 'pending').where('finished_at', '<', before).execute();
+  }
+
   async deliveries(workspaceId: number, f: { alert?: number; channel?: string; limit: number; ids?: number[] }): Promise<DeliveryRow[]> {
     let q = t(this.db).selectFrom('alert_deliveries').selectAll().where('workspace_id', '=', workspaceId);
     if (f.alert !== undefined) q = q.where('alert_id', '=', f.alert);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
+import { sql } from 'kysely';
 import type { AlertNotification } from '../../../src/alerts/notification.js';
 import { backoffMs, type DeliveryLoop } from '../../../src/alerts/channels/delivery.js';
 import { verifySignature } from '../../../src/alerts/channels/payloads.js';
@@ -177,6 +178,13 @@ for (const driver of drivers) {
       const [d] = await settled(104);
       assert.equal(d.state, 'failed');
       assert.deepEqual(d.attempts.map((a) => [a.statusCode, a.retryInMs]), [[404, null]]);
+    });
+
+    it('trims finished deliveries past the retention, with their attempts', async () => {
+      await sql`update alert_deliveries set finished_at = ${Date.now() - 40 * 86_400_000} where alert_id = 104`.execute(t.platform.store.db);
+      await t.platform.alertChannels.store.trimFinished(Date.now() - 30 * 86_400_000);
+      assert.deepEqual(await deliveries(104), []);
+      assert.equal((await deliveries(103)).length, 1);
     });
 
     it('sends nothing for an enqueue whose transaction rolled back', async () => {
