@@ -8,7 +8,7 @@ export const ChannelSpec = Type.Object(
   {
     name: Type.String({ description: 'DNS-label-like, unique in the workspace; alert rules name it in `channels`' }),
     type: Type.Union(CHANNEL_TYPES.map((t) => Type.Literal(t)), { description: 'webhook (JSON signed with HMAC-SHA256) | slack (incoming webhook) | alertmanager (webhook receiver payload, version 4)' }),
-    url: Type.String({ description: 'http(s) URL the notification is POSTed to' }),
+    url: Type.String({ maxLength: 2048, description: 'http(s) URL the notification is POSTed to' }),
     secret: Type.Optional(Type.String({ maxLength: 1024, description: 'webhook only: the HMAC key. Write-only: never returned or exported; omitted on an update, the stored one is kept; "" removes it' })),
   },
   { additionalProperties: false },
