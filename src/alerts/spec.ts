@@ -42,6 +42,8 @@ export function timing(spec: AlertRuleSpec): Timing {
 
 export function checkRule(spec: AlertRuleSpec): AlertRuleSpec {
   if (!NAME.test(spec.name)) throw Invalid.field('name', 'lowercase letters, digits and dashes, starting and ending with a letter or digit (at most 63)');
+  // GET /alert-rules/export is the Prometheus export.
+  if (spec.name === 'export') throw Invalid.field('name', "a name other than 'export'");
   const source = sourceOf(spec);
   timing(spec);
   if (source.kind === 'monitor' && source.signal !== undefined && !SIGNALS.includes(source.signal)) throw Invalid.field('source.signal', `one of ${SIGNALS.join(', ')}, got ${JSON.stringify(source.signal)}`);

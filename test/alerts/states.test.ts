@@ -65,6 +65,8 @@ for (const driver of drivers) {
         assert.match(JSON.stringify(r.body), field);
       };
       await bad({ window: 'soon' }, /window.*duration/);
+      await bad({ name: 'export' }, /name/);
+      await bad({ window: '5ms' }, /window/);
       await bad({ for: '-1s' }, /for/);
       await bad({ condition: undefined }, /condition/);
       await bad({ source: { endpoint: 'nope', metric: 'error_rate' } }, /source\.endpoint/);
