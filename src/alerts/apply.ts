@@ -49,5 +49,7 @@ export function alertRuleHandler(alerts: AlertService): KindHandler<Parsed> {
         return doc;
       });
     },
+    // Before the channels (78), monitors (80), pipelines (85) and endpoints (90) a rule names.
+    remove: { phase: 75, run: (c, p) => alerts.delete(c, p.workspace, p.name) },
   };
 }

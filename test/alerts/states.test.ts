@@ -183,6 +183,12 @@ for (const driver of drivers) {
       assert.deepEqual((await apply()).changes, ['window']);
       const exported = (await ok('GET', '/api/v1/export')).documents.find((d: { kind: string; name: string }) => d.kind === 'AlertRule' && d.name === 'applied');
       assert.deepEqual(exported, { ...doc, workspace: 'default' });
+      // --prune deletes the rules of the file's workspace that it no longer names.
+      const other = { kind: 'AlertRule', name: 'other', source: { endpoint: 'ep', metric: 'no_traffic' }, window: '1h' };
+      const pruned = await ok('POST', '/api/v1/apply', { documents: [other], prune: true, dryRun: true });
+      assert.ok(pruned.plan.some((r: { name: string; action: string }) => r.name === 'applied' && r.action === 'delete'));
+      await ok('POST', '/api/v1/apply', { documents: [doc, other], prune: true });
+      assert.equal((await call('GET', `${ws}/alert-rules/applied`)).status, 200);
     });
   });
 }
