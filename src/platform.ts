@@ -100,7 +100,7 @@ export async function createPlatform(config: Config): Promise<Platform> {
   // State changes queue their notifications in the outbox, in their own transaction; the delivery loop sends them.
   const notifier: Notifier = createNotifier(store.db);
   const alertChannels = new ChannelService({ db: store.db, authz: access.authz, delivery: config.alertDelivery });
-  const batch = new BatchService({ db: store.db, authz: access.authz, datasets, models: registryResolver(registry), config: config.jobs });
+  const batch = new BatchService({ db: store.db, authz: access.authz, datasets, models: registryResolver(registry), registry, config: config.jobs });
   const pipelineTrigger = (start: () => Promise<void>) => void start().catch((e) => console.warn(`pipeline trigger: ${(e as Error).message}`));
   return {
     config,

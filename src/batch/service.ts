@@ -3,7 +3,9 @@ import type { Ctx } from '../access/principal.js';
 import type { DatasetService } from '../datasets/service.js';
 import { parseDatasetUri } from '../datasets/names.js';
 import type { JobsConfig } from '../jobs/config.js';
-import type { ModelResolver } from '../serving/deployments.model.js';
+import type { ModelResolver, PinnedModel } from '../serving/deployments.model.js';
+import type { Registry } from '../registry/registry.js';
+import type { Signature } from '../registry/onnx.js';
 import { joinKey } from '../artifacts/index.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../shared/errors.js';
 import type { Db } from '../store/db.js';
@@ -18,6 +20,8 @@ export interface BatchServiceDeps {
   authz: Authorizer;
   datasets: DatasetService;
   models: ModelResolver;
+  /** For the pinned version's recorded signature (features checked against it). */
+  registry: Registry;
   config: JobsConfig;
   now?: () => number;
 }
@@ -106,6 +110,7 @@ export class BatchService {
     if (!(await this.deps.authz.can(ctx.principal, 'dataset.write', workspace))) throw new Forbidden(`writing the output dataset '${s.output}' needs 'dataset.write' in workspace '${workspace}'`, 'dataset.write');
     return this.deps.authz.mutate(ctx, audit, async (tx, w) => {
       const model = await this.pin(tx, Number(w!.id), opts.model ?? spec.model);
+      await this.checkFeatures(tx, model, s.features ?? columns);
       const now = this.now();
       const row = await this.store.insertRun(tx, {
         workspace_id: Number(w!.id),
@@ -191,6 +196,16 @@ export class BatchService {
     const model = await this.deps.models.resolve(tx, workspaceId, ref, 'model');
     if (!model.file) throw Invalid.field('model', `a model version with an ONNX graph; models:/${model.name}/${model.version} has none`);
     return model;
+  }
+
+  /** A model of one [N, F] input with a fixed F takes exactly F feature columns: refused now rather than failing every row later. */
+  private async checkFeatures(db: Db, model: PinnedModel, features: string[]): Promise<void> {
+    const row = await this.deps.registry.models.store.version(db, model.modelId, model.version);
+    const sig = row?.signature ? (JSON.parse(row.signature) as Signature) : null;
+    const only = sig?.inputs.length === 1 ? sig.inputs[0] : undefined;
+    const width = only?.shape.length === 2 ? only.shape[1] : undefined;
+    if (typeof width !== 'number' || width === features.length) return;
+    throw Invalid.field('features', `${width} columns for models:/${model.name}/${model.version} (input '${only!.name}' is [N, ${width}]); ${features.length} given (${features.join(', ')})`);
   }
 
   private async require(db: Db, wsId: number, name: string, lock = false): Promise<BatchEndpointRow> {

@@ -102,6 +102,7 @@ for (const driver of drivers) {
       await bad('POST', `${eps}/clf/runs`, { input: 'rows.csv' }, 400, /input/);
       await bad('POST', `${eps}/clf/runs`, {}, 400, /input/);
       await bad('POST', `${eps}/clf/runs`, { input: 'datasets:/rows/1', features: ['a', 'zz'] }, 400, /features.*zz/);
+      await bad('POST', `${eps}/clf/runs`, { input: 'datasets:/rows/1', features: ['a', 'b'] }, 400, /features: 4 columns for models:\/clf\/1 .*2 given/);
       await bad('POST', `${eps}/clf/runs`, { input: 'datasets:/rows/1', output: 'Not A Name' }, 400, /output/);
       await bad('POST', `${eps}/clf/runs`, { input: 'datasets:/rows/7' }, 404, /version 7/);
       await bad('POST', `${eps}/nope/runs`, { input: 'datasets:/rows/1' }, 404, /batch endpoint 'nope'/);
