@@ -138,12 +138,13 @@ export class BatchScorer {
     const features = run.features ? (JSON.parse(run.features) as string[]) : null;
     const missing = features?.filter((f) => !columns.includes(f)) ?? [];
     if (missing.length) return this.failRun(run, 'queued', `features ${missing.join(', ')} are not columns of ${run.input_uri} (${columns.join(', ')})`);
+    let leaseLost = false;
     await this.leased((until) => this.claims.extendRun(run.id, this.id, 'queued', until), async (lost) => {
       let seq = 0;
       let total = 0;
       let buf: unknown[][] = [];
       const flush = async () => {
-        if (lost()) throw new Error(`batch run ${run.id}: planning lease lost`);
+        if ((leaseLost = lost())) throw new Error(`batch run ${run.id}: planning lease lost`);
         await this.claims.insertMiniBatches([{ run_id: run.id, seq, first_row: total - buf.length, row_count: buf.length, state: 'pending', lease_owner: null, lease_expires_at: null, input: stageRows(buf), output: null }]);
         seq++;
         buf = [];
@@ -155,6 +156,10 @@ export class BatchScorer {
       }
       if (buf.length) await flush();
       await this.claims.startRun(run.id, this.id, { totalRows: total, batches: seq, columns, now: Date.now() });
+    }).catch((e) => {
+      // Another worker took the planning over: its business now. Anything else (an unreadable file) would fail every re-plan too.
+      if (leaseLost) throw e;
+      return this.failRun(run, 'queued', `planning failed: ${(e as Error).message}`);
     });
   }
 
