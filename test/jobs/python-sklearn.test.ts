@@ -1,19 +1,25 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JobWorker } from '../../src/jobs/worker.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { until } from '../helpers/process.js';
-import { syntheticRows, toCsv } from './trainer/synthetic.js';
+import type { PipelineScheduler } from '../../src/jobs/pipelines/scheduler.js';
+import { trainFromFile } from '../../src/jobs/trainer/index.js';
+import { FEATURES, syntheticRows, toCsv } from './trainer/synthetic.js';
 
 /**
- * Issue 6's Python path: a scikit-learn training script (Debian's python3
- * with python3-sklearn and python3-onnx, which .ci/run installs) runs as a
- * `command` job through a real worker, logs to its run and registers an
- * ONNX model through the MLflow REST API alone; the registered version,
- * deployed on an endpoint, answers what sklearn's predict_proba answered.
- * (The built-in trainer's path is test/jobs/trainer/serve.test.ts.)
+ * Issue 6's training acceptance, both paths on one data set. Python: a
+ * scikit-learn training script (Debian's python3 with python3-sklearn and
+ * python3-onnx, which .ci/run installs) runs as a `command` job through a
+ * real worker, logs to its run and registers an ONNX model through the
+ * MLflow REST API alone; the registered version, deployed on an endpoint,
+ * answers what sklearn's predict_proba answered. No Python: the built-in
+ * trainer's `train` step does the same as a job, and its served version
+ * answers what the trainer itself predicts.
  */
 
 const PYTHON = '/usr/bin/python3';
@@ -34,10 +40,12 @@ interface Expected {
   probabilities: number[][];
 }
 
-describe('a Python sklearn training script as a command job (pglite)', { skip: missing }, () => {
+describe('training as a job, registered and served: a Python sklearn script, and the built-in trainer (pglite)', () => {
   let t: TestApp;
   let worker: JobWorker;
+  let scheduler: PipelineScheduler;
   let base: string;
+  const csv = toCsv(syntheticRows('multiclass', 240, 11));
   const ok = async (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) => {
     const r = await t.call({ method, url, payload: payload as object });
     assert.ok(r.statusCode < 300, `${method} ${url}: ${r.statusCode} ${r.body}`);
@@ -52,16 +60,35 @@ describe('a Python sklearn training script as a command job (pglite)', { skip: m
     base = `http://127.0.0.1:${addr.port}`;
     worker = t.platform.jobWorker({ serverUrl: base, log: (m) => process.stderr.write(`${m}\n`) });
     worker.start();
+    scheduler = t.platform.pipelineScheduler({ log: (m) => process.stderr.write(`${m}\n`) });
+    scheduler.start();
+    const up = await t.call({ method: 'POST', url: `${ws}/datasets/py-train/versions?filename=train.csv`, payload: csv, headers: { 'content-type': 'text/csv' } });
+    assert.equal(up.statusCode, 201, up.body);
   });
   after(async () => {
+    await scheduler.stop();
     await worker.stop();
     await t.close();
   });
 
-  it('trains, logs through the MLflow REST API, registers an ONNX model that serves sklearn’s own predictions', async () => {
-    const csv = toCsv(syntheticRows('multiclass', 240, 11));
-    const up = await t.call({ method: 'POST', url: `${ws}/datasets/py-train/versions?filename=train.csv`, payload: csv, headers: { 'content-type': 'text/csv' } });
-    assert.equal(up.statusCode, 201, up.body);
+  /** Deploys version 1 of `model` on an endpoint of the same name and answers its /score for `data`. */
+  const serve = async (model: string, columns: string[], data: number[][]) => {
+    await ok('POST', `${ws}/endpoints`, { name: model });
+    await ok('POST', `${ws}/endpoints/${model}/deployments`, { name: 'blue', model: `models:/${model}/1` });
+    await ok('PUT', `${ws}/endpoints/${model}/traffic`, { traffic: { blue: 100 } });
+    const key = (await ok('GET', `${ws}/endpoints/${model}/keys`)).primary as string;
+    const auth = { authorization: `Bearer ${key}` };
+    await until(`${model} ready`, async () => (await fetch(`${base}/v2/models/${model}/ready`, { headers: auth })).status === 200, 60_000);
+    const r = await fetch(`${base}/endpoints/${model}/score`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ dataframe_split: { columns, data } }),
+    });
+    assert.equal(r.status, 200, await r.clone().text());
+    return ((await r.json()) as { predictions: { label: number[]; probabilities: number[][] } }).predictions;
+  };
+
+  it('Python: trains, logs through the MLflow REST API, registers an ONNX model that serves sklearn’s own predictions', { skip: missing }, async () => {
 
     const job = await ok('POST', `${ws}/jobs`, { name: 'sklearn', command: [PYTHON, SCRIPT, 'py-sklearn', 'y'], inputs: { train: 'datasets:/py-train/1' }, experiment: 'sklearn' });
     const done = await until('the training job to finish', async () => {
@@ -90,27 +117,40 @@ describe('a Python sklearn training script as a command job (pglite)', { skip: m
     assert.equal(mv.source, `${run.info.artifact_uri}/model`);
 
     // Deployed on an endpoint, it answers what sklearn's predict_proba answered.
-    await ok('POST', `${ws}/endpoints`, { name: 'py-sklearn' });
-    await ok('POST', `${ws}/endpoints/py-sklearn/deployments`, { name: 'blue', model: 'models:/py-sklearn/1' });
-    await ok('PUT', `${ws}/endpoints/py-sklearn/traffic`, { traffic: { blue: 100 } });
-    const key = (await ok('GET', `${ws}/endpoints/py-sklearn/keys`)).primary as string;
-    const auth = { authorization: `Bearer ${key}` };
-    await until('the deployment to be ready', async () => (await fetch(`${base}/v2/models/py-sklearn/ready`, { headers: auth })).status === 200, 60_000);
-
     const artifactPath = `${run.info.artifact_uri.slice('mlflow-artifacts:/'.length)}/expected/predictions.json`;
     const expected = (await ok('GET', `/api/2.0/mlflow-artifacts/artifacts/${artifactPath}`)) as Expected;
     assert.equal(expected.data.length, 20);
-    const r = await fetch(`${base}/endpoints/py-sklearn/score`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ dataframe_split: { columns: expected.columns, data: expected.data } }),
-    });
-    assert.equal(r.status, 200, await r.clone().text());
-    const { predictions } = (await r.json()) as { predictions: { label: number[]; probabilities: number[][] } };
+    const predictions = await serve('py-sklearn', expected.columns, expected.data);
     assert.deepEqual(predictions.label, expected.label);
     predictions.probabilities.forEach((row, i) =>
       row.forEach((p, c) => assert.ok(Math.abs(p - expected.probabilities[i][c]) <= 1e-6, `row ${i} class ${c}: served ${p}, sklearn ${expected.probabilities[i][c]}`)),
     );
     assert.ok(new Set(expected.label).size > 1, 'the rows checked cover more than one class');
+  });
+
+  it('no Python: the built-in trainer’s train step does the same as a job, and serves the trainer’s own predictions', async () => {
+    const spec = { task: 'classification' as const, algorithm: 'logistic_regression' as const, features: FEATURES, label: 'y' };
+    await ok('POST', '/api/v1/apply', { documents: [{ kind: 'Pipeline', name: 'builtin-train', steps: [{ name: 'train', uses: 'train', with: { dataset: 'datasets:/py-train/1', model: 'builtin-lr', spec } }] }] });
+    const started = await ok('POST', `${ws}/pipelines/builtin-train/runs`, {});
+    const done = await until('the pipeline run to finish', async () => {
+      const r = await ok('GET', `${ws}/pipelines/builtin-train/runs/${started.id}`);
+      return r.state !== 'running' && r;
+    }, 60_000, 100);
+    assert.equal(done.state, 'succeeded', JSON.stringify(done.steps));
+    const step = done.steps[0];
+    assert.equal(step.outputs.model, 'models:/builtin-lr/1');
+    const run = (await ok('GET', `/api/2.0/mlflow/runs/get?run_id=${step.outputs.runId}`)).run;
+    assert.ok((run.data.metrics as Array<{ key: string }>).some((m) => m.key === 'accuracy'), JSON.stringify(run.data));
+    assert.equal((await ok('GET', `${ws}/models/builtin-lr/versions/1`)).runId, step.outputs.runId);
+
+    // The same spec and file in-process: the trainer is deterministic (seeded split and fit).
+    const file = join(t.dataDir, 'builtin-train.csv');
+    writeFileSync(file, csv);
+    const fitted = await trainFromFile(file, spec);
+    const x = syntheticRows('multiclass', 240, 11).slice(0, 20).map((r) => FEATURES.map((f) => Math.fround(r[f])));
+    const expected = fitted.predict(x);
+    const predictions = await serve('builtin-lr', FEATURES, x);
+    assert.deepEqual(predictions.label, expected.labels!.map((l) => fitted.classes![l]));
+    predictions.probabilities.forEach((row, i) => row.forEach((p, c) => assert.ok(Math.abs(p - expected.probabilities![i][c]) <= 1e-5, `row ${i} class ${c}: served ${p}, trainer ${expected.probabilities![i][c]}`)));
   });
 });
