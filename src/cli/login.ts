@@ -11,6 +11,8 @@ export function registerLoginCommands(program: Command) {
     .action(async (opts: { url: string; token: string }) => {
       const client = new ApiClient({ url: opts.url.replace(/\/+$/, ''), token: opts.token });
       const me = await client.get<{ name: string }>('/api/v1/whoami').catch((e: Error) => {
+        // A refused token is the usual newcomer mistake (a stale or mistyped copy): say where a good one is.
+        if (/^401\b/.test(e.message)) throw new CliError(`login failed: ${client.login.url} refused the token (${e.message.replace(/^401 unauthenticated: | \(log in again.*$/g, '')}): pass a valid one, such as --token "$(cat .slipway/admin-token)"`);
         throw new CliError(`login failed: ${e.message}`);
       });
       const file = writeLogin({ url: client.login.url, token: opts.token });

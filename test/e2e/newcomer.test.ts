@@ -43,7 +43,7 @@ function paste(line: string, env: Record<string, string>): Promise<CliResult> {
 }
 
 describe('a newcomer’s first minutes: the start banner and the errors on the way', () => {
-  it('prints the URL, the admin token file, a login line that works and the next command; explains a wrong workspace, a taken port, a held data dir, a stopped platform', async () => {
+  it('prints the URL, the admin token file, a login line that works and the next command; explains a refused token, a wrong workspace, a taken port, a held data dir, a stopped platform', async () => {
     const dataDir = join(tmp, 'data');
     const cfg = { XDG_CONFIG_HOME: join(tmp, 'cfg'), SLIPWAY_URL: '', SLIPWAY_TOKEN: '' };
     const s = await startServer(['up', '--data-dir', dataDir], {});
@@ -59,6 +59,7 @@ describe('a newcomer’s first minutes: the start banner and the errors on the w
       assert.equal(logged.code, 0, logged.stderr);
       assert.match(logged.stdout, /Logged in to .* as admin/);
 
+      saysWhatToDo(await runCli(['login', '--url', s.url, '--token', 'slw_mistyped'], cfg), /login failed: .* refused the token \(unknown token\): pass a valid one, such as --token "\$\(cat \.slipway\/admin-token\)"/);
       saysWhatToDo(await runCli(['model', 'ls', '--workspace', 'nope'], cfg), /workspace 'nope' not found\n {2}list the workspaces with `slipway workspace ls`/);
       saysWhatToDo(await runCli(['up', '--data-dir', join(tmp, 'other'), '--port', String(s.port)], {}), new RegExp(`port ${s.port} is taken .*--port N`));
       saysWhatToDo(await runCli(['up', '--data-dir', dataDir, '--port', String(await freePort())], {}), /data dir .* is in use by process \d+; stop it first or choose another --data-dir/);
