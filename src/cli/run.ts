@@ -40,7 +40,9 @@ function explain(e: unknown, config: Config): never {
 /** `dir/file` as the user would type it from here: relative when under the working directory. */
 function shown(dir: string, file: string): string {
   const rel = relative(process.cwd(), join(dir, file));
-  return rel.startsWith('..') || isAbsolute(rel) ? join(dir, file) : rel;
+  const path = rel.startsWith('..') || isAbsolute(rel) ? join(dir, file) : rel;
+  // Pasted into a shell: quote a path with spaces or shell characters.
+  return /^[\w./@+-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The start banner: where it is, where the admin token is, how to log the CLI in, what to try next. */
