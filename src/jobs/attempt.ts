@@ -71,7 +71,8 @@ export class Attempt {
   /** Stops the command from outside; the first reason given wins. */
   stop(reason: StopReason): void {
     this.reason ??= reason;
-    this.abort.abort();
+    // The reason travels with the signal: a built-in step tells a cancel from a lost lease (batch-score stops its run only on the first).
+    this.abort.abort(this.reason);
   }
 
   private heartbeats(): NodeJS.Timeout {

@@ -1,16 +1,23 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BatchRunView } from '../../batch/views.js';
-import { Invalid } from '../../shared/errors.js';
+import { Invalid, isSlipwayError } from '../../shared/errors.js';
 import { obj, str } from './inputs.js';
 import type { StepContext, StepOutputs } from './index.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const POLL_MS = 250;
 
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
+/** Waits, or less when the attempt stops; its abort listener goes with it (one per poll would pile up for hours). */
+const pause = (ms: number, signal: AbortSignal): Promise<void> => sleep(ms, undefined, { signal }).catch(() => undefined);
+
+/** Stops the run too when the attempt was cancelled or timed out; a lost or released attempt leaves it to the next one (runOfJob). */
+async function stopRun(s: StepContext, endpoint: string, run: BatchRunView): Promise<void> {
+  const reason = s.signal.reason as unknown;
+  if (reason !== 'cancelled' && reason !== 'timeout') return;
+  await s.deps.batch!.cancel(s.ctx, s.workspace, endpoint, run.id).then(
+    () => s.log(`batch run ${run.id} cancelled with its step (${reason})`),
+    (e) => (isSlipwayError(e) && e.code === 'conflict' ? undefined : s.log(`batch run ${run.id} could not be cancelled: ${(e as Error).message}`)),
+  );
 }
 
 const progress = (r: BatchRunView) => `${r.progress.rows.done}/${r.progress.rows.total ?? '?'} rows, ${r.progress.rows.failed} failed`;
@@ -45,7 +52,10 @@ export async function batchScoreStep(s: StepContext): Promise<StepOutputs> {
   let tenth = -1;
   while (!FINAL.has(run.state)) {
     await pause(POLL_MS, s.signal);
-    if (s.signal.aborted) return {};
+    if (s.signal.aborted) {
+      await stopRun(s, endpoint, run);
+      return {};
+    }
     run = await batch.run(s.ctx, s.workspace, endpoint, run.id);
     const t = run.progress.rows.total ? Math.floor((run.progress.rows.done / run.progress.rows.total) * 10) : -1;
     if (t > tenth) {
