@@ -35,16 +35,24 @@ export class AlertService {
   /** Creates or replaces a rule (apply and the API share it); an open alert of the rule stays open. */
   async put(ctx: Ctx, workspace: string, input: AlertRuleSpec, expectNew = false): Promise<RuleView> {
     const spec = checkRule(input);
+    // Read before the transaction: roles come through the store's own connection, which on PGlite (one session) waits behind an open transaction forever.
+    const missing = await this.missingActionRight(ctx, workspace, spec);
     return this.d.authz.mutate(ctx, { action: 'monitor.write', workspace, target: `alert-rule/${spec.name}`, detail: { op: 'put', source: spec.source, actions: (spec.actions ?? []).map((a) => a.type) } }, async (tx, ws) => {
       const wsId = Number(ws!.id);
       await this.checkRefs(tx, wsId, spec);
-      for (const [i, a] of (spec.actions ?? []).entries()) {
-        for (const right of ACTION_RIGHTS[a.type]) if (!(await this.d.authz.can(ctx.principal, right, ws!))) throw new Forbidden(`actions[${i}] (${a.type}) needs '${right}' in workspace '${workspace}', which ${ctx.principal.name} does not hold`, right);
-      }
+      if (missing) throw missing;
       if (expectNew && (await this.store.rule(wsId, spec.name, tx))) throw new Conflict(`alert rule '${spec.name}' already exists in workspace '${workspace}'`);
       const row = await this.store.upsertRule(tx, { workspace_id: wsId, name: spec.name, spec: JSON.stringify(spec), principal_id: ctx.principal.id, created_by: ctx.principal.name, now: Date.now() });
       return ruleView(workspace, row);
     });
+  }
+
+  /** The first right a rule's actions use that the writer lacks, as the refusal to throw (null: holds them all). */
+  private async missingActionRight(ctx: Ctx, workspace: string, spec: AlertRuleSpec): Promise<Forbidden | null> {
+    for (const [i, a] of (spec.actions ?? []).entries()) {
+      for (const right of ACTION_RIGHTS[a.type]) if (!(await this.d.authz.can(ctx.principal, right, workspace))) return new Forbidden(`actions[${i}] (${a.type}) needs '${right}' in workspace '${workspace}', which ${ctx.principal.name} does not hold`, right);
+    }
+    return null;
   }
 
   /** The endpoint or monitor a rule reads exists in the workspace (job rules name nothing that must exist). */

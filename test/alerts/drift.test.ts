@@ -94,5 +94,20 @@ for (const driver of drivers) {
       assert.equal(ack.statusCode, 403, ack.body);
       assert.match(ack.body, /alert\.ack/);
     });
+
+    it('lets a contributor (not an admin) write a rule with actions, whose rights are checked without deadlocking PGlite', async () => {
+      assert.equal((await t.call({ method: 'POST', url: '/api/v1/users', payload: { name: 'author', kind: 'user' } })).statusCode, 201);
+      const token = (await t.call({ method: 'POST', url: '/api/v1/users/author/tokens', payload: {} })).json().token as string;
+      assert.ok((await t.call({ method: 'POST', url: `${ws}/roles`, payload: { principal: 'author', role: 'contributor' } })).statusCode < 300);
+      const body = { name: 'authored', source: { monitor: 'ep-drift' }, window: '1h', actions: [{ type: 'run_pipeline', pipeline: 'retrain' }] };
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('POST alert-rules did not answer within 20 s')), 20_000)));
+      try {
+        const r = await Promise.race([t.call({ method: 'POST', url: `${ws}/alert-rules`, token, payload: body }), deadline]);
+        assert.equal(r.statusCode, 201, r.body);
+      } finally {
+        clearTimeout(timer);
+      }
+    });
   });
 }
