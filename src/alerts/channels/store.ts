@@ -73,14 +73,21 @@ export class ChannelStore {
    * whose row locks (`for update skip locked`) keep two workers off the same
    * row, and which moves `next_attempt_at` past the attempt's time limit, so
    * the row is not due again unless this worker dies mid-attempt.
+   * One alert's notifications reach a channel in the order they were queued:
+   * a delivery waits while an earlier one of the same alert to the same
+   * channel is still pending (in backoff, say), so a receiver never hears
+   * "resolved" before the "firing" it ends.
    */
   async claim(now: number, leaseMs: number, limit: number): Promise<DeliveryRow[]> {
     const r = await sql<DeliveryRow>`
       update alert_deliveries set attempts = attempts + 1, next_attempt_at = ${now + leaseMs}
       where id in (
-        select id from alert_deliveries
-        where state = 'pending' and next_attempt_at <= ${now}
-        order by next_attempt_at, id
+        select d.id from alert_deliveries d
+        where d.state = 'pending' and d.next_attempt_at <= ${now}
+          and not exists (
+            select 1 from alert_deliveries e
+            where e.workspace_id = d.workspace_id and e.alert_id = d.alert_id and e.channel = d.channel and e.id < d.id and e.state = 'pending')
+        order by d.next_attempt_at, d.id
         limit ${limit}
         for update skip locked)
       returning *`.execute(this.db);

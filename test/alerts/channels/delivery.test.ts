@@ -57,8 +57,8 @@ for (const driver of drivers) {
       }, 15_000);
 
     before(async () => {
-      // /flaky answers 500 twice, then 200; /gone always 404.
-      rx = await startReceiver((path, n) => (path === '/flaky' && n <= 2 ? 500 : path === '/gone' ? 404 : 200));
+      // /flaky answers 500 twice, then 200; /gone always 404; /late 500 once.
+      rx = await startReceiver((path, n) => ((path === '/flaky' && n <= 2) || (path === '/late' && n === 1) ? 500 : path === '/gone' ? 404 : 200));
       t = await startTestApp(driver, { SLIPWAY_ALERT_DELIVERY_POLL_MS: '20', SLIPWAY_ALERT_RETRY_BASE_MS: '200', SLIPWAY_ALERT_DELIVERY_TIMEOUT_MS: '2000', SLIPWAY_ALERT_DELIVERY_ATTEMPTS: '4' });
       loop = t.platform.alertDelivery({ log: (m) => process.stderr.write(`${m}\n`) });
       loop.start();
@@ -171,6 +171,19 @@ for (const driver of drivers) {
       assert.ok(at[1] - at[0] >= r1 && at[2] - at[1] >= r2, `attempts at ${at} after backoff ${r1}, ${r2}`);
       assert.ok(d.attempts.every((a) => a.durationMs >= 0));
       assert.equal(rx.on('/flaky').length, 3);
+    });
+
+    it("keeps one alert's notifications to a channel in order: a resolved one waits for the firing one's retry", async () => {
+      await ok('POST', `${ws}/alert-channels`, { name: 'late', type: 'alertmanager', url: `${rx.url}/late` }, 201);
+      // Queued together, as when an alert resolves while its firing notification is in backoff.
+      await t.platform.store.db.transaction().execute(async (tx) => {
+        await t.platform.notifier.enqueue(tx, 'default', ['late'], note(107));
+        await t.platform.notifier.enqueue(tx, 'default', ['late'], note(107, 'resolved'));
+      });
+      const ds = await settled(107, 2);
+      assert.ok(ds.every((d) => d.state === 'delivered'), JSON.stringify(ds));
+      // Otherwise the receiver would hear "resolved" and then "firing", and show an alert that is over as firing.
+      assert.deepEqual(rx.on('/late').map((r) => r.json.status), ['firing', 'firing', 'resolved']);
     });
 
     it('gives up at once on a 4xx, and keeps a failed delivery in the log', async () => {
