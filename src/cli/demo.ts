@@ -28,6 +28,11 @@ async function demo(o: DemoOptions, cmd: Command) {
   const embedded = o.embedded || !serverUrl();
   const progress = new StageProgress(STAGES.length + (embedded ? 1 : 0));
   let platform: EmbeddedPlatform | undefined;
+  const stopPlatform = () => (platform && !o.keep ? platform.stop() : Promise.resolve());
+  // Ctrl-C or a kill stops the embedded platform too (one still starting is ended by startEmbedded's exit hook).
+  const onSignal = (signal: NodeJS.Signals) => void stopPlatform().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   if (embedded) {
     progress.start('start an embedded platform (slipway up in a temporary data dir)');
     platform = await startEmbedded({ keep: !!o.keep, onWait: (d) => progress.update(d) }).catch((e: Error) => {
@@ -41,16 +46,14 @@ async function demo(o: DemoOptions, cmd: Command) {
     const from = process.env.SLIPWAY_URL ? 'SLIPWAY_URL' : 'your saved login';
     throw new CliError(`cannot reach Slipway at ${api.login.url} (from ${from}): start it with \`npm start\`, or run \`npx slipway demo --embedded\` for a platform of its own`);
   }
-  const stopPlatform = () => (platform && !o.keep ? platform.stop() : Promise.resolve());
-  const onSigint = () => void stopPlatform().finally(() => process.exit(130));
-  process.once('SIGINT', onSigint);
   let outcome: { ctx: DemoContext; failure?: Error };
   try {
     // On a platform of its own the demo's names need no suffix; on a shared one each run gets a fresh one.
     outcome = await runDemo(api, { url: api.login.url, workspace: o.workspace, reporter: progress, ...(embedded ? { suffix: 'demo' } : {}) });
     if (outcome.failure && platform) process.stderr.write(`last lines of the embedded platform's log:\n${logTail(platform)}\n`);
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     await stopPlatform();
   }
   const { ctx, failure } = outcome;

@@ -46,6 +46,18 @@ function tail(file: string, lines = 15): string {
   }
 }
 
+async function untilReady(url: string, log: string, opts: { onWait?: (detail: string) => void; readyWithinMs?: number }, exited: () => number | null | undefined): Promise<void> {
+  const started = Date.now();
+  const deadline = started + (opts.readyWithinMs ?? 120_000);
+  for (;;) {
+    if (exited() !== undefined) throw new Error(`the embedded platform exited (${exited()}) before it was ready:\n${tail(log)}`);
+    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return;
+    if (Date.now() > deadline) throw new Error(`the embedded platform was not ready within ${Math.round((deadline - started) / 1000)}s:\n${tail(log)}`);
+    opts.onWait?.(`starting slipway up on ${url} (first start initialises the database) ${Math.round((Date.now() - started) / 1000)}s`);
+    await pause(200);
+  }
+}
+
 /**
  * Starts this same CLI as `slipway up` on a free loopback port, as a child
  * process with its output in `<data-dir>/platform.log`, and waits until it is
@@ -67,22 +79,29 @@ export async function startEmbedded(opts: { keep: boolean; onWait?: (detail: str
   closeSync(fd);
   let exited: number | null | undefined;
   const exit = new Promise<void>((resolve) => child.once('exit', (code, signal) => ((exited = code ?? (signal ? -1 : null)), resolve())));
+  // However the demo ends before stop() (an error, process.exit from a signal handler), its platform and temp dir end with it.
+  const discard = () => {
+    if (exited === undefined) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  process.once('exit', discard);
   const url = `http://127.0.0.1:${port}`;
-  const started = Date.now();
-  const deadline = started + (opts.readyWithinMs ?? 120_000);
-  for (;;) {
-    if (exited !== undefined) throw new Error(`the embedded platform exited (${exited}) before it was ready:\n${tail(log)}`);
-    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
-    if (ready) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the embedded platform was not ready within ${Math.round((deadline - started) / 1000)}s:\n${tail(log)}`);
-    }
-    opts.onWait?.(`starting slipway up on ${url} (first start initialises the database) ${Math.round((Date.now() - started) / 1000)}s`);
-    await pause(200);
+  let token: string;
+  try {
+    await untilReady(url, log, opts, () => exited);
+    token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  } catch (e) {
+    process.removeListener('exit', discard);
+    if (exited === undefined) child.kill('SIGKILL');
+    await exit;
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
   }
-  if (opts.keep) child.unref();
-  const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  if (opts.keep) {
+    // Ready: from here on a kept platform is the user's, whatever becomes of the demo.
+    process.removeListener('exit', discard);
+    child.unref();
+  }
   return {
     url,
     token,
@@ -90,6 +109,7 @@ export async function startEmbedded(opts: { keep: boolean; onWait?: (detail: str
     pid: child.pid!,
     log,
     stop: async () => {
+      process.removeListener('exit', discard);
       if (exited === undefined) {
         child.kill('SIGTERM');
         const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
