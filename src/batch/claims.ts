@@ -128,6 +128,17 @@ export class BatchClaims {
     }
   }
 
+  /**
+   * Frees the staged rows of a run that ended while it was being planned: a
+   * planner inserts until it sees its lease gone, after the cancel (or failure)
+   * already cleared what was there.
+   */
+  async clearIfEnded(runId: number): Promise<void> {
+    await sql`update batch_minibatches set input = null, output = null
+      where run_id = ${runId} and input is not null
+        and exists (select 1 from batch_runs where id = ${runId} and state in ('succeeded', 'failed', 'cancelled'))`.execute(this.db);
+  }
+
   async lockRun(tx: Db, id: number): Promise<BatchRunRow | null> {
     const r = await t(tx).selectFrom('batch_runs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
     return r ? runRow(r) : null;

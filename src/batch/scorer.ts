@@ -155,10 +155,14 @@ export class BatchScorer {
         if (buf.length >= run.mini_batch_rows) await flush();
       }
       if (buf.length) await flush();
-      await this.claims.startRun(run.id, this.id, { totalRows: total, batches: seq, columns, now: Date.now() });
-    }).catch((e) => {
-      // Another worker took the planning over: its business now. Anything else (an unreadable file) would fail every re-plan too.
-      if (leaseLost) throw e;
+      if (!(await this.claims.startRun(run.id, this.id, { totalRows: total, batches: seq, columns, now: Date.now() }))) await this.claims.clearIfEnded(run.id);
+    }).catch(async (e) => {
+      // Another worker took the planning over (its business now), or the run was cancelled: what this planner staged after that goes.
+      if (leaseLost) {
+        await this.claims.clearIfEnded(run.id);
+        throw e;
+      }
+      // Anything else (an unreadable file) would fail every re-plan too.
       return this.failRun(run, 'queued', `planning failed: ${(e as Error).message}`);
     });
   }
