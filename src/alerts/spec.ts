@@ -47,6 +47,8 @@ export function checkRule(spec: AlertRuleSpec): AlertRuleSpec {
   const source = sourceOf(spec);
   timing(spec);
   if (source.kind === 'monitor' && source.signal !== undefined && !SIGNALS.includes(source.signal)) throw Invalid.field('source.signal', `one of ${SIGNALS.join(', ')}, got ${JSON.stringify(source.signal)}`);
+  // The gateway refuses an over-limit request before it picks a deployment, so throttling is counted per endpoint only.
+  if (source.kind === 'endpoint' && source.metric === 'throttled' && source.deployment !== undefined) throw Invalid.field('source.deployment', 'nothing for metric throttled: requests are throttled per endpoint, before a deployment is chosen');
   if (needsCondition(source) && !spec.condition) throw Invalid.field('condition', `{op, threshold} for metric ${source.kind === 'endpoint' ? source.metric : ''}`);
   if (!needsCondition(source) && spec.condition) throw Invalid.field('condition', 'nothing: no_traffic, monitor and job rules fire on an event, not a threshold');
   for (const [k, v] of Object.entries(spec.labels ?? {})) if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k) || v.length > 200) throw Invalid.field(`labels.${k}`, 'a label name of letters, digits and _ (not starting with a digit) with a value of at most 200 characters');

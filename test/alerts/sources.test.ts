@@ -8,6 +8,7 @@ import { withoutDeployment } from '../../src/alerts/actions.js';
 import { ServingStore } from '../../src/serving/store.js';
 import { bucketStart, emptyWindow } from '../../src/telemetry/windows.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { until } from '../helpers/process.js';
 import { logisticRegressionOnnx } from '../helpers/onnx.js';
 import { drivers } from '../helpers/stores.js';
 
@@ -70,6 +71,29 @@ for (const driver of drivers) {
       const [a] = await alertsOf('green-errors');
       assert.deepEqual([a.actions[0].type, a.actions[0].ok], ['scale_to_zero', true]);
       assert.match(a.actions[0].detail, /ep\/green out of traffic; traffic now \{"blue":100\}/);
+    });
+
+    it('counts throttled requests per endpoint (they are refused before a deployment is chosen) and refuses a deployment on a throttled rule', async () => {
+      await ok('POST', `${ws}/endpoints`, { name: 'lim', rateLimit: { rps: 0.01, burst: 1 } });
+      await ok('POST', `${ws}/endpoints/lim/deployments`, { name: 'blue', model: 'models:/lr/1' });
+      const bad = await t.call({ method: 'POST', url: `${ws}/alert-rules`, payload: { name: 'lim-blue-throttled', source: { endpoint: 'lim', deployment: 'blue', metric: 'throttled' }, condition: { op: '>', threshold: 0 }, window: '5m' } });
+      assert.equal(bad.statusCode, 400, bad.body);
+      assert.match(bad.body, /source\.deployment/);
+      await ok('POST', `${ws}/alert-rules`, { name: 'lim-throttled', source: { endpoint: 'lim', metric: 'throttled' }, condition: { op: '>=', threshold: 3 }, window: '5m' });
+      const key = (await ok('GET', `${ws}/endpoints/lim/keys`)).primary as string;
+      const score = async () => (await t.call({ method: 'POST', url: '/endpoints/lim/score', token: key, payload: { inputs: [[1, 2, 3, 4]] } })).statusCode;
+      // Once the gateway's routing table has the endpoint, the burst of one admits the first request only.
+      const statuses = [await until('the gateway to route lim', async () => { const s = await score(); return s !== 404 && s; })];
+      for (let i = 0; i < 4; i++) statuses.push(await score());
+      assert.deepEqual(statuses.slice(1), [429, 429, 429, 429], `statuses ${statuses}`);
+      const ev = t.platform.alertEvaluator({});
+      // The gateway's telemetry reaches the store after a flush.
+      const [a] = await until('throttled rule firing', async () => {
+        await ev.tick();
+        const found = await alertsOf('lim-throttled');
+        return found.length > 0 && found;
+      }, 15_000);
+      assert.deepEqual([a.state, a.value], ['firing', 4]);
     });
   });
 }
