@@ -136,7 +136,8 @@ export class AlertEvaluator {
     try {
       return await this.d.authz.commit(alertActor(rule.name), audit, async (tx) => {
         if (!(await this.d.store.claimRule(tx, rule.id, rule.version))) throw new Skip();
-        const cur = await this.d.store.openAlert(rule.id, tx);
+        // Locked: an acknowledgement (which locks the row too) either commits before this read, and the decision is skipped, or waits for it.
+        const cur = await this.d.store.openAlert(rule.id, tx, true);
         if ((cur?.id ?? null) !== (open?.id ?? null) || cur?.updated_at !== open?.updated_at) throw new Skip();
         return this.transition(tx, workspace, rule, spec, cur, d, r, silenced, now);
       });

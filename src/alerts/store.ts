@@ -68,9 +68,11 @@ export class AlertStore {
     return ruleRow(r);
   }
 
-  /** The rule's alert that is not resolved, if any. */
-  async openAlert(ruleId: number, db: Db = this.db): Promise<AlertRow | null> {
-    const r = await t(db).selectFrom('alerts').selectAll().where('rule_id', '=', ruleId).where('state', '<>', 'resolved').executeTakeFirst();
+  /** The rule's alert that is not resolved, if any; `lock` holds its row until `db`'s transaction ends. */
+  async openAlert(ruleId: number, db: Db = this.db, lock = false): Promise<AlertRow | null> {
+    let q = t(db).selectFrom('alerts').selectAll().where('rule_id', '=', ruleId).where('state', '<>', 'resolved');
+    if (lock) q = q.forUpdate();
+    const r = await q.executeTakeFirst();
     return r ? alertRow(r) : null;
   }
 

@@ -4,15 +4,19 @@
  * that records what was queued in each transition's transaction.
  */
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import { after, before, describe, it } from 'node:test';
 import { AlertActions } from '../../src/alerts/actions.js';
 import { AlertEvaluator } from '../../src/alerts/evaluator.js';
 import type { AlertNotification, Notifier } from '../../src/alerts/notification.js';
 import { Readings } from '../../src/alerts/readings.js';
+import { AlertStore } from '../../src/alerts/store.js';
+import type { Db } from '../../src/store/db.js';
 import { ServingStore } from '../../src/serving/store.js';
 import { bucketStart, emptyWindow } from '../../src/telemetry/windows.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { logisticRegressionOnnx } from '../helpers/onnx.js';
+import { until } from '../helpers/process.js';
 import { drivers } from '../helpers/stores.js';
 
 const ws = '/api/v1/workspaces/default';
@@ -47,7 +51,7 @@ for (const driver of drivers) {
       t.platform.telemetry.sink.write({ captures: [], rollups: [], logs: [], windows: [{ ...emptyWindow(endpointId, 'blue', bucketStart(at)), requests, errors5xx: errors }] });
     const rule = (name: string, extra: object = {}) =>
       ok('POST', `${ws}/alert-rules`, { name, source: { endpoint: 'ep', metric: 'error_rate' }, condition: { op: '>', threshold: 0.1 }, window: '1m', channels: ['oncall'], ...extra });
-    const alertsOf = async (rule: string) => (await ok('GET', `${ws}/alerts?rule=${rule}`)).alerts as Array<{ id: number; state: string; silenced: boolean; summary: string; value: number }>;
+    const alertsOf = async (rule: string) => (await ok('GET', `${ws}/alerts?rule=${rule}`)).alerts as Array<{ id: number; state: string; silenced: boolean; summary: string; value: number; lastNotifiedAt: string | null }>;
 
     before(async () => {
       t = await startTestApp(driver);
@@ -173,6 +177,48 @@ for (const driver of drivers) {
       assert.equal(mine().length, 1, 'notified once the silence is gone');
       assert.equal(mine()[0].n.repeat, false);
     });
+
+    if (driver === 'postgres') {
+      it('an acknowledgement made while a worker decides on the alert is kept, not overwritten', async () => {
+        await rule('ackrace', { labels: { team: 'ackrace' }, channels: [] });
+        const s = await ok('POST', `${ws}/silences`, { matchers: { team: 'ackrace' }, duration: '3h' });
+        const t0 = Date.now() + 60 * MIN;
+        await traffic(t0, 10, 5);
+        clock = t0 + 1000;
+        await evaluator().tick();
+        const [a] = await alertsOf('ackrace');
+        assert.deepEqual([a.state, a.silenced, a.lastNotifiedAt], ['firing', true, null]);
+        await ok('DELETE', `${ws}/silences/${s.id}`);
+        // The next decision is 'notify' (the silence ended). A person acknowledges the alert just as it is taken.
+        const db = t.platform.store.db;
+        let ack: Promise<{ status: number }> | undefined;
+        let acked = false;
+        class Hooked extends AlertStore {
+          override async openAlert(ruleId: number, tx?: Db, lock?: boolean) {
+            const open = await super.openAlert(ruleId, tx, lock);
+            if (tx && open?.rule === 'ackrace' && !ack) {
+              ack = call('POST', `${ws}/alerts/${open.id}/ack`, {}).finally(() => (acked = true));
+              // Either the acknowledgement commits at once, or it waits for the row the decision holds.
+              await until('the ack to finish or wait for the alert row', async () => {
+                const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
+                return acked || rows[0].n > 0;
+              });
+            }
+            return open;
+          }
+        }
+        const store = new Hooked(db);
+        const p = t.platform;
+        await new AlertEvaluator(
+          { db, authz: p.access.authz, store, readings: new Readings(db), notifier: recorder, actions: new AlertActions({ db, authz: p.access.authz, access: p.access, serving: p.serving, pipelines: p.pipelines, store }) },
+          { now: () => clock },
+        ).tick();
+        assert.ok(ack, 'the decision read the alert in its transaction');
+        assert.equal((await ack).status, 200);
+        const [after] = await alertsOf('ackrace');
+        assert.equal(after.state, 'acknowledged');
+      });
+    }
 
     it('applies kind: AlertRule, a second apply changes nothing, export gives it back', async () => {
       const doc = { kind: 'AlertRule', name: 'applied', source: { endpoint: 'ep', deployment: 'blue', metric: 'p95_ms' }, condition: { op: '>', threshold: 250 }, window: '5m', for: '1m', severity: 'critical', labels: { team: 'serving' }, runbook: 'Roll back.\n', channels: ['oncall'], renotify: '4h' };
