@@ -53,6 +53,11 @@ export class BatchClaims {
     return Number(r.numUpdatedRows) > 0;
   }
 
+  /** Gives up a run lease this worker holds in the given state, so another worker may claim the run at once. */
+  async releaseRun(id: number, worker: string, state: string): Promise<void> {
+    await t(this.db).updateTable('batch_runs').set({ lease_owner: null, lease_expires_at: null }).where('id', '=', id).where('lease_owner', '=', worker).where('state', '=', state as never).execute();
+  }
+
   /** Planning is idempotent: a re-planned run inserts the same mini-batches, and existing ones are kept. */
   async insertMiniBatches(rows: Array<Insertable<MiniBatchTable>>): Promise<void> {
     if (rows.length) await t(this.db).insertInto('batch_minibatches').values(rows).onConflict((oc) => oc.columns(['run_id', 'seq']).doNothing()).execute();

@@ -17,6 +17,9 @@ import { BatchStore } from './store.js';
 import type { BatchRunRow } from './tables.js';
 import { failureLimit, thresholdReason } from './rules.js';
 
+/** Planning cut short by stop(). */
+class PlanningStopped extends Error {}
+
 export interface ScorerDeps {
   db: Db;
   artifacts: ArtifactStore;
@@ -145,6 +148,7 @@ export class BatchScorer {
       let buf: unknown[][] = [];
       const flush = async () => {
         if ((leaseLost = lost())) throw new Error(`batch run ${run.id}: planning lease lost`);
+        if (this.stopped) throw new PlanningStopped();
         await this.claims.insertMiniBatches([{ run_id: run.id, seq, first_row: total - buf.length, row_count: buf.length, state: 'pending', lease_owner: null, lease_expires_at: null, input: stageRows(buf), output: null }]);
         seq++;
         buf = [];
@@ -157,11 +161,12 @@ export class BatchScorer {
       if (buf.length) await flush();
       if (!(await this.claims.startRun(run.id, this.id, { totalRows: total, batches: seq, columns, now: Date.now() }))) await this.claims.clearIfEnded(run.id);
     }).catch(async (e) => {
+      // Shutting down: hand the run back now (planning is idempotent) rather than hold the shutdown, or the run until the lease ends.
+      if (e instanceof PlanningStopped) await this.claims.releaseRun(run.id, this.id, 'queued');
       // Another worker took the planning over (its business now), or the run was cancelled: what this planner staged after that goes.
-      if (leaseLost) {
-        await this.claims.clearIfEnded(run.id);
-        throw e;
-      }
+      if (e instanceof PlanningStopped || leaseLost) await this.claims.clearIfEnded(run.id);
+      if (e instanceof PlanningStopped) return;
+      if (leaseLost) throw e;
       // Anything else (an unreadable file) would fail every re-plan too.
       return this.failRun(run, 'queued', `planning failed: ${(e as Error).message}`);
     });
@@ -288,7 +293,7 @@ export class BatchScorer {
     return this.store.workspaceName(run.workspace_id);
   }
 
-  /** Stops claiming and waits for work in hand; the leases of anything cut short expire and other workers take it over. */
+  /** Stops claiming and waits for work in hand (a run being planned is handed back at its next mini-batch); the leases of anything cut short expire and other workers take it over. */
   async stop(): Promise<void> {
     if (this.stopped) return this.stopping;
     this.stopping = this.halt();

@@ -2,6 +2,7 @@
  * A run cancelled while a worker is still planning it: the planner goes on
  * staging mini-batches until it sees its lease gone; none of their input rows
  * may stay in the store after it stops (the run's input would stay copied there).
+ * A scorer that stops mid-plan hands the run back for another to plan at once.
  */
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
@@ -48,6 +49,36 @@ for (const driver of drivers) {
         await scorer.stop();
       }
       assert.equal(await count(id, true), 0, 'mini-batches still holding input rows');
+    });
+
+    it('stops planning when the scorer stops, and another scorer plans the run afresh at once', async () => {
+      const db = t.platform.store.db;
+      const state = async (id: number) => (await sql<{ state: string; lease_owner: string | null; total_rows: number | null; n: number }>`
+        select r.state, r.lease_owner, r.total_rows, (select count(*)::int from batch_minibatches m where m.run_id = r.id) as n from batch_runs r where r.id = ${id}`.execute(db)).rows[0];
+      const r = await t.call({ method: 'POST', url: `${ws}/batch-endpoints/clf/runs`, payload: { input: 'datasets:/many/1' } });
+      assert.equal(r.statusCode, 201, r.body);
+      const id = (r.json() as { id: number }).id;
+      const first = t.platform.batchScorer({ log: () => undefined });
+      first.start();
+      await until('planning under way', async () => (await state(id)).n > 0, 20_000, 5);
+      await first.stop();
+      const stopped = await state(id);
+      assert.equal(stopped.state, 'queued');
+      assert.ok(stopped.n < ROWS / 5, `planning ran to its end (${stopped.n} mini-batches) before the scorer stopped`);
+      assert.equal(stopped.lease_owner, null, 'the run handed back');
+      const second = t.platform.batchScorer({ log: () => undefined });
+      second.start();
+      try {
+        const planned = await until('planned again', async () => {
+          const s = await state(id);
+          return s.state === 'running' && s;
+        }, 60_000, 20);
+        assert.equal(Number(planned.total_rows), ROWS);
+        assert.equal(planned.n, ROWS / 5);
+        assert.equal((await t.call({ method: 'POST', url: `${ws}/batch-endpoints/clf/runs/${id}/cancel` })).statusCode, 200);
+      } finally {
+        await second.stop();
+      }
     });
   });
 }
