@@ -33,7 +33,7 @@ function parseStat(text: string): ProcStat {
   // pgrp is 5, utime..cstime 14-17, starttime 22, rss 24.
   const field = statFields(text);
   const f = (n: number) => Number(field(n));
-  return { pgrp: f(5), cpuTicks: f(14) + f(15) + f(16) + f(17), rssBytes: f(24) * PAGE, start: field(22) };
+  return { pgrp: f(5), cpuTicks: f(14) + f(15) + f(16) + f(17), rssBytes: f(24) * PAGE, start: field(22) ?? '' };
 }
 
 /** The start time of a live pid (clock ticks since boot), to tell it from a recycled one; null when it is gone or not Linux. */
