@@ -59,6 +59,7 @@ export class MonitoringService {
   readonly store: MonitoringStore;
   private readonly serving: ServingStore;
   private trimmedAt = 0;
+  private runsTrimmedAt = 0;
 
   /** `retentionMs`: how long ground-truth feedback is kept (SLIPWAY_TELEMETRY_RETENTION, as for the captures it labels). */
   constructor(private readonly deps: ReferenceDeps & { db: Db; authz: Authorizer; retentionMs?: number }) {
@@ -121,10 +122,19 @@ export class MonitoringService {
     const from = now - parseDuration(opts.window ?? spec.window ?? DEFAULT_WINDOW, 'window');
     const cause = opts.tick === undefined ? 'manual' : 'schedule';
     const report = { ...(await this.compute(ctx, workspace, spec, endpoint, from, now)), cause, ...(opts.tick === undefined ? {} : { scheduledFor: new Date(opts.tick).toISOString() }) } as const;
-    return this.deps.authz.mutate(ctx, { action: 'metrics.read', workspace, target: `monitor/${name}`, detail: { op: 'run', cause, alerting: report.alerting } }, async (tx) => {
+    const stored = await this.deps.authz.mutate(ctx, { action: 'metrics.read', workspace, target: `monitor/${name}`, detail: { op: 'run', cause, alerting: report.alerting } }, async (tx) => {
       const stored = await this.store.addRun(tx, { monitor_id: row.id, at: now, window_from: from, window_to: now, alerting: report.alerting, report: JSON.stringify(report), cause, schedule_tick: opts.tick ?? null });
       return { ...report, id: stored.id };
     });
+    // Scheduled monitors add a run per tick: housekeeping at most every ten minutes per process, never failing a stored run.
+    if (Date.now() - this.runsTrimmedAt >= 600_000) await this.trimRuns().catch(() => undefined);
+    return stored;
+  }
+
+  /** Deletes monitor runs older than the retention, keeping each monitor's newest (normally done after runs, every ten minutes). */
+  async trimRuns(now = Date.now()): Promise<void> {
+    this.runsTrimmedAt = now;
+    await this.store.trimRuns(now - (this.deps.retentionMs ?? 30 * 86_400_000));
   }
 
   private async compute(ctx: Ctx, workspace: string, spec: MonitorSpec, endpoint: EndpointRow, from: number, to: number): Promise<Omit<MonitorReport, 'id'>> {

@@ -92,6 +92,13 @@ export class MonitoringStore {
     });
   }
 
+  /** Deletes runs made before `before` (retention, like the captures they read), except each monitor's newest. */
+  async trimRuns(before: number): Promise<void> {
+    await sql`
+      delete from monitor_runs r
+      where r.at < ${before} and r.id < (select max(n.id) from monitor_runs n where n.monitor_id = r.monitor_id)`.execute(this.db);
+  }
+
   /** Deletes ground truth received before `before` (retention, like captures). */
   async trimFeedback(before: number): Promise<void> {
     await t(this.db).deleteFrom('endpoint_feedback').where('at', '<', before).execute();

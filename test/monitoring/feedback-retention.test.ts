@@ -22,5 +22,25 @@ for (const driver of drivers) {
       await m.trimFeedback();
       assert.deepEqual([...(await m.store.feedback(id, ['old', 'new'])).keys()], ['new']);
     });
+
+    it("keeps monitor runs (a scheduled monitor adds one per tick) for the retention, and always each monitor's newest", async () => {
+      const ws = '/api/v1/workspaces/default';
+      const post = async (url: string, payload: object | string, headers?: Record<string, string>) => {
+        const r = await t.call({ method: 'POST', url: `${ws}${url}`, payload, headers });
+        assert.ok(r.statusCode < 300, `${url}: ${r.statusCode} ${r.body}`);
+        return r.json();
+      };
+      await post('/datasets/ref/versions?filename=ref.csv', 'x\n1\n2\n3\n', { 'content-type': 'text/csv' });
+      await post('/monitors', { name: 'mon', endpoint: 'ep', reference: 'datasets:/ref/1', signals: ['data_drift'] });
+      const ids = [(await post('/monitors/mon/runs', {})).id, (await post('/monitors/mon/runs', {})).id];
+      await sql`update monitor_runs set at = ${Date.now() - 3 * 3_600_000}`.execute(t.platform.store.db);
+      const m = t.platform.monitoring;
+      const left = async () => (await m.store.runs((await m.store.get(1, 'mon'))!.id, 100)).map((r) => r.id);
+      await m.trimRuns();
+      assert.deepEqual(await left(), [ids[1]], 'the old newest run stays: alerts and people read it');
+      const fresh = (await post('/monitors/mon/runs', {})).id;
+      await m.trimRuns();
+      assert.deepEqual(await left(), [fresh]);
+    });
   });
 }
