@@ -1,4 +1,5 @@
 import { isSlipwayError } from '../shared/errors.js';
+import { Ticker } from '../shared/ticker.js';
 import type { Db } from '../store/db.js';
 import { evidence, failure, readGates, type GateReadings, type WindowSource } from './gates.js';
 import { parseDuration } from './plan.js';
@@ -37,9 +38,7 @@ class Skip extends Error {}
  * store: a new controller on the same store resumes at the same step.
  */
 export class RolloutController {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
+  private readonly ticker: Ticker;
   private readonly intervalMs: number;
   private readonly minGateRequests: number;
   private readonly now: () => number;
@@ -54,24 +53,16 @@ export class RolloutController {
     this.minGateRequests = opts.minGateRequests ?? 20;
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => undefined);
+    this.ticker = new Ticker(this.intervalMs, () => this.tick());
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    const loop = () => {
-      this.running = this.tick().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(loop, this.intervalMs);
-      });
-    };
-    this.timer = setTimeout(loop, 0);
+    this.ticker.start();
   }
 
   /** Stops the loop and waits for a tick in progress. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.ticker.stop();
   }
 
   /** One pass over every rollout that may need a decision. Never throws: a failure is retried next tick. */

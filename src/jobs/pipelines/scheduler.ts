@@ -1,3 +1,4 @@
+import { Ticker } from '../../shared/ticker.js';
 import { checkCron, ticksBetween } from './cron.js';
 import type { PipelineService } from './service.js';
 import type { PipelineSpec } from './spec.js';
@@ -11,9 +12,7 @@ import type { PipelineSpec } from './spec.js';
  * ran are not made up later.
  */
 export class PipelineScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
-  private stopped = true;
+  private readonly ticker: Ticker;
   private checkedUpTo: number;
 
   constructor(
@@ -21,28 +20,21 @@ export class PipelineScheduler {
     private readonly opts: { pollMs: number; log: (msg: string) => void; now?: () => number },
   ) {
     this.checkedUpTo = this.now();
+    this.ticker = new Ticker(opts.pollMs, () => this.tick());
+  }
+
+  private get stopped(): boolean {
+    return !this.ticker.running;
   }
 
   start(): void {
     if (!this.stopped) return;
-    this.stopped = false;
     this.checkedUpTo = this.now();
-    this.schedule(0);
+    this.ticker.start();
   }
 
   private now() {
     return (this.opts.now ?? Date.now)();
-  }
-
-  private schedule(ms: number) {
-    clearTimeout(this.timer);
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.ticking = this.tick().finally(() => {
-        this.ticking = undefined;
-        this.schedule(this.opts.pollMs);
-      });
-    }, ms);
   }
 
   /** One pass; never throws. */
@@ -80,9 +72,7 @@ export class PipelineScheduler {
     }
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.ticking;
+  stop(): Promise<void> {
+    return this.ticker.stop();
   }
 }
