@@ -178,6 +178,23 @@ for (const driver of drivers) {
       assert.equal(mine()[0].n.repeat, false);
     });
 
+    it('a silence expires by itself: the alert it held is notified once its time is up', async () => {
+      await rule('expiring', { labels: { team: 'expiring' } });
+      const s = await ok('POST', `${ws}/silences`, { matchers: { rule: 'expiring' }, duration: '4h' });
+      const until = Date.parse(s.until);
+      const mine = () => sent.filter((x) => x.n.alert.rule === 'expiring');
+      const ev = evaluator();
+      await traffic(until - 30 * MIN, 10, 5);
+      clock = until - 30 * MIN + 1000;
+      await ev.tick();
+      assert.equal((await alertsOf('expiring'))[0].state, 'firing');
+      assert.equal(mine().length, 0, 'silenced');
+      await traffic(until + 5000, 10, 5);
+      clock = until + 6000;
+      await ev.tick();
+      assert.equal(mine().length, 1, 'notified once the silence has expired');
+    });
+
     if (driver === 'postgres') {
       it('an acknowledgement made while a worker decides on the alert is kept, not overwritten', async () => {
         await rule('ackrace', { labels: { team: 'ackrace' }, channels: [] });
