@@ -83,7 +83,7 @@ export class BatchService {
   async delete(ctx: Ctx, workspace: string, name: string): Promise<void> {
     await this.deps.authz.mutate(ctx, { action: 'endpoint.deploy', workspace, target: `batch-endpoint/${name}`, detail: { op: 'delete' } }, async (tx, ws) => {
       const e = await this.require(tx, Number(ws!.id), name, true);
-      const active = (await this.store.runs(e.id, 20, tx)).filter((r) => ACTIVE.includes(r.state));
+      const active = await this.store.activeRuns(e.id, tx);
       if (active.length) throw new Conflict(`batch endpoint '${name}' has active runs (${active.map((r) => r.id).join(', ')}); cancel them first`);
       await this.store.deleteEndpoint(tx, e.id);
     });

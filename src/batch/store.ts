@@ -89,6 +89,11 @@ export class BatchStore {
     return (await t(db).selectFrom('batch_runs').selectAll().where('endpoint_id', '=', endpointId).orderBy('id', 'desc').limit(limit).execute()).map(runRow);
   }
 
+  /** Runs not ended yet (queued, running, finalizing), however many ended runs are newer. */
+  async activeRuns(endpointId: number, db: Db = this.db): Promise<BatchRunRow[]> {
+    return (await t(db).selectFrom('batch_runs').selectAll().where('endpoint_id', '=', endpointId).where('state', 'in', ['queued', 'running', 'finalizing']).orderBy('id').execute()).map(runRow);
+  }
+
   /** The latest run of each endpoint of a workspace, for listings. */
   async latestRuns(workspaceId: number, db: Db = this.db): Promise<BatchRunRow[]> {
     const r = await sql<Record<string, unknown>>`select distinct on (endpoint_id) * from batch_runs where workspace_id = ${workspaceId} order by endpoint_id, id desc`.execute(db);
