@@ -1,3 +1,5 @@
+import type { TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import type { Authorizer } from '../access/authorizer.js';
 import type { Action as Permission } from '../access/matrix.js';
 import type { Ctx } from '../access/principal.js';
@@ -152,6 +154,22 @@ export class ApplyEngine {
     for (const h of this.#handlers.values()) out.push(...(await h.export(ctx, workspace)));
     return out;
   }
+}
+
+/** Key order and absent keys do not make two documents' values differ. */
+export function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(v ?? null);
+}
+
+/** A document of a kind declared by a TypeBox schema (everything but `kind` and `workspace`); the first error names its field. */
+export function schemaDocument<T>(schema: TSchema, doc: Doc): T & { workspace: string } {
+  const { kind: _kind, workspace = 'default', ...rest } = doc;
+  if (typeof workspace !== 'string') throw Invalid.field('workspace', 'a workspace name');
+  const error = Value.Errors(schema, rest).First();
+  if (error) throw Invalid.field(error.path.split('/').filter(Boolean).join('.') || 'document', error.message.toLowerCase());
+  return { ...(rest as T), workspace };
 }
 
 /** The fields of `doc` other than `allowed`: a typo must not be applied as "unset". */

@@ -1,7 +1,6 @@
-import { Value } from '@sinclair/typebox/value';
 import type { Ctx } from '../access/principal.js';
-import type { Doc, KindHandler, Step } from '../apply/engine.js';
-import { isSlipwayError, Invalid } from '../shared/errors.js';
+import { canonical, schemaDocument, type Doc, type KindHandler, type Step } from '../apply/engine.js';
+import { isSlipwayError } from '../shared/errors.js';
 import { checkEndpointName } from './rules.js';
 import { BatchEndpointSpec, type BatchEndpointPut } from './schema.js';
 import type { BatchService } from './service.js';
@@ -9,22 +8,13 @@ import type { BatchService } from './service.js';
 type Parsed = BatchEndpointSpec & { workspace: string };
 const FIELDS = ['model', 'miniBatchRows', 'parallelism', 'errorThreshold', 'output', 'resources', 'features'] as const;
 
-/** Key order and absent keys do not make two values differ. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
-  return JSON.stringify(v ?? null);
-}
 
 const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
 
 function parse(doc: Doc): Parsed {
-  const { kind: _kind, workspace = 'default', ...rest } = doc;
-  if (typeof workspace !== 'string') throw Invalid.field('workspace', 'a workspace name');
-  const error = Value.Errors(BatchEndpointSpec, rest).First();
-  if (error) throw Invalid.field(error.path.split('/').filter(Boolean).join('.') || 'document', error.message.toLowerCase());
-  checkEndpointName(rest.name);
-  return { ...(rest as BatchEndpointSpec), workspace };
+  const p = schemaDocument<BatchEndpointSpec>(BatchEndpointSpec, doc);
+  checkEndpointName(p.name);
+  return p;
 }
 
 /** `kind: BatchEndpoint` for slipway apply/export: a document replaces the stored spec when any field differs. */

@@ -1,7 +1,6 @@
-import { Value } from '@sinclair/typebox/value';
 import type { Ctx } from '../access/principal.js';
-import type { Doc, KindHandler, Step } from '../apply/engine.js';
-import { isSlipwayError, Invalid } from '../shared/errors.js';
+import { canonical, schemaDocument, type Doc, type KindHandler, type Step } from '../apply/engine.js';
+import { isSlipwayError } from '../shared/errors.js';
 import { MonitorSpec } from './schema.js';
 import type { MonitoringService } from './service.js';
 import { checkSpec } from './spec.js';
@@ -9,19 +8,10 @@ import { checkSpec } from './spec.js';
 type Parsed = MonitorSpec & { workspace: string };
 const FIELDS = ['endpoint', 'deployment', 'reference', 'signals', 'methods', 'features', 'driftShare', 'window', 'schedule', 'quality', 'performance', 'freshness'] as const;
 
-/** Key order and absent keys do not make two specs differ. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
-  return JSON.stringify(v ?? null);
-}
 
 function parse(doc: Doc): Parsed {
-  const { kind: _kind, workspace = 'default', ...rest } = doc;
-  if (typeof workspace !== 'string') throw Invalid.field('workspace', 'a workspace name');
-  const error = Value.Errors(MonitorSpec, rest).First();
-  if (error) throw Invalid.field(error.path.split('/').filter(Boolean).join('.') || 'document', error.message.toLowerCase());
-  return { ...checkSpec(rest as MonitorSpec), workspace };
+  const { workspace, ...spec } = schemaDocument<MonitorSpec>(MonitorSpec, doc);
+  return { ...checkSpec(spec), workspace };
 }
 
 /** `kind: Monitor` for slipway apply/export: a document replaces the stored spec when any field differs. */

@@ -1,19 +1,11 @@
-import { Value } from '@sinclair/typebox/value';
 import type { Ctx } from '../../access/principal.js';
-import type { Doc, KindHandler, Step } from '../../apply/engine.js';
-import { Invalid } from '../../shared/errors.js';
+import { schemaDocument, type Doc, type KindHandler, type Step } from '../../apply/engine.js';
 import { ChannelSpec } from './schema.js';
 import type { ChannelService } from './service.js';
 
 type Parsed = ChannelSpec & { workspace: string };
 
-function parse(doc: Doc): Parsed {
-  const { kind: _kind, workspace = 'default', ...rest } = doc;
-  if (typeof workspace !== 'string') throw Invalid.field('workspace', 'a workspace name');
-  const error = Value.Errors(ChannelSpec, rest).First();
-  if (error) throw Invalid.field(error.path.split('/').filter(Boolean).join('.') || 'document', error.message.toLowerCase());
-  return { ...(rest as ChannelSpec), workspace };
-}
+const parse = (doc: Doc): Parsed => schemaDocument<ChannelSpec>(ChannelSpec, doc);
 
 /**
  * `kind: AlertChannel` for slipway apply/export. Export leaves the secret
