@@ -1,6 +1,7 @@
 /** Checks an alert rule beyond its schema: names, durations, the source and its condition, actions. */
 import { durationMs } from '../shared/duration.js';
 import { Invalid } from '../shared/errors.js';
+import { WINDOW_KEPT_MS } from '../telemetry/windows.js';
 import type { AlertRuleSpec, Metric } from './schema.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -45,7 +46,9 @@ export function checkRule(spec: AlertRuleSpec): AlertRuleSpec {
   // GET /alert-rules/export is the Prometheus export.
   if (spec.name === 'export') throw Invalid.field('name', "a name other than 'export'");
   const source = sourceOf(spec);
-  timing(spec);
+  const { windowMs } = timing(spec);
+  // Only 4xx and throttled come from the per-minute rollups; the other endpoint metrics read the 5-second windows, kept for a day.
+  if (source.kind === 'endpoint' && source.metric !== 'client_error_rate' && source.metric !== 'throttled' && windowMs > WINDOW_KEPT_MS) throw Invalid.field('window', `at most 24h for metric ${source.metric} (its 5-second windows are kept for a day), got ${JSON.stringify(spec.window)}`);
   if (source.kind === 'monitor' && source.signal !== undefined && !SIGNALS.includes(source.signal)) throw Invalid.field('source.signal', `one of ${SIGNALS.join(', ')}, got ${JSON.stringify(source.signal)}`);
   // The gateway refuses an over-limit request before it picks a deployment, so throttling is counted per endpoint only.
   if (source.kind === 'endpoint' && source.metric === 'throttled' && source.deployment !== undefined) throw Invalid.field('source.deployment', 'nothing for metric throttled: requests are throttled per endpoint, before a deployment is chosen');

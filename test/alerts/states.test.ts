@@ -71,6 +71,8 @@ for (const driver of drivers) {
       await bad({ window: 'soon' }, /window.*duration/);
       await bad({ name: 'export' }, /name/);
       await bad({ window: '5ms' }, /window/);
+      // The 5-second windows error_rate reads are kept for a day: a longer window would silently read less.
+      await bad({ window: '25h' }, /window.*24h/);
       await bad({ for: '-1s' }, /for/);
       await bad({ condition: undefined }, /condition/);
       await bad({ source: { endpoint: 'nope', metric: 'error_rate' } }, /source\.endpoint/);
