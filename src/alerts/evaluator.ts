@@ -1,3 +1,4 @@
+import { Ticker } from '../shared/ticker.js';
 import type { Authorizer } from '../access/authorizer.js';
 import type { Db } from '../store/db.js';
 import { alertActor, type AlertActions } from './actions.js';
@@ -61,9 +62,7 @@ class Skip extends Error {}
  * transaction). Actions run after the firing commits, once.
  */
 export class AlertEvaluator {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
+  private readonly ticker: Ticker;
   private readonly intervalMs: number;
   private readonly now: () => number;
   private readonly log: (msg: string) => void;
@@ -77,24 +76,16 @@ export class AlertEvaluator {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => undefined);
     this.publicUrl = opts.publicUrl ?? null;
+    this.ticker = new Ticker(this.intervalMs, () => this.tick());
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    const loop = () => {
-      this.running = this.tick().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(loop, this.intervalMs);
-      });
-    };
-    this.timer = setTimeout(loop, 0);
+    this.ticker.start();
   }
 
   /** Stops the loop and waits for an evaluation in progress. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.ticker.stop();
   }
 
   /** One pass over every rule. Never throws: a failure is retried at the next pass. */

@@ -1,3 +1,4 @@
+import { Ticker } from '../shared/ticker.js';
 import { systemCtx } from '../access/principal.js';
 import { checkCron, ticksBetween } from '../jobs/pipelines/cron.js';
 import type { MonitorSpec } from './schema.js';
@@ -16,9 +17,7 @@ const RUN_LEASE_MS = 30 * 60_000;
  * skipped; ticks that fell while no worker ran are not made up.
  */
 export class MonitorScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
-  private stopped = true;
+  private readonly ticker: Ticker;
   /** Set by stop(): a pass in progress runs no further monitor. */
   private halting = false;
   private checkedUpTo: number;
@@ -29,29 +28,18 @@ export class MonitorScheduler {
     private readonly opts: { pollMs: number; log: (msg: string) => void; now?: () => number },
   ) {
     this.checkedUpTo = this.now();
+    this.ticker = new Ticker(opts.pollMs, () => this.tick());
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
+    if (this.ticker.running) return;
     this.halting = false;
     this.checkedUpTo = this.now();
-    this.schedule(0);
+    this.ticker.start();
   }
 
   private now() {
     return (this.opts.now ?? Date.now)();
-  }
-
-  private schedule(ms: number) {
-    clearTimeout(this.timer);
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.ticking = this.tick().finally(() => {
-        this.ticking = undefined;
-        this.schedule(this.opts.pollMs);
-      });
-    }, ms);
   }
 
   /** One pass; never throws. */
@@ -98,9 +86,7 @@ export class MonitorScheduler {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.halting = true;
-    clearTimeout(this.timer);
-    await this.ticking;
+    await this.ticker.stop();
   }
 }

@@ -1,3 +1,4 @@
+import { Ticker } from '../../shared/ticker.js';
 import type { AlertNotification } from '../notification.js';
 import type { AlertDeliveryConfig } from './config.js';
 import { render, type Outgoing } from './payloads.js';
@@ -95,31 +96,22 @@ export async function attempt(store: ChannelStore, cfg: AlertDeliveryConfig, d: 
  * loops may run on one store; each delivery is claimed by one of them.
  */
 export class DeliveryLoop {
-  private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
-  private stopped = true;
+  private readonly ticker: Ticker;
   private trimmedAt = 0;
 
   constructor(
     private readonly store: ChannelStore,
     private readonly opts: AlertDeliveryConfig & { log: (msg: string) => void; batch?: number; retentionMs?: number },
-  ) {}
-
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
+  ) {
+    this.ticker = new Ticker(opts.pollMs, () => this.tick());
   }
 
-  private schedule(ms: number) {
-    clearTimeout(this.timer);
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.ticking = this.tick().finally(() => {
-        this.ticking = undefined;
-        this.schedule(this.opts.pollMs);
-      });
-    }, ms);
+  private get stopped(): boolean {
+    return !this.ticker.running;
+  }
+
+  start(): void {
+    this.ticker.start();
   }
 
   /** Sends everything due now; never throws. */
@@ -155,9 +147,7 @@ export class DeliveryLoop {
   }
 
   /** Stops claiming and waits for the attempts in flight (each bounded by the timeout). */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.ticking;
+  stop(): Promise<void> {
+    return this.ticker.stop();
   }
 }
