@@ -1,11 +1,15 @@
 /**
  * The other sources and action: job failures (optionally of one pipeline),
- * and scale_to_zero taking a deployment out of traffic, on both drivers.
+ * throttling through the real gateway, rates and latency percentiles read
+ * from telemetry, and scale_to_zero taking a deployment out of traffic, on
+ * both drivers.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { withoutDeployment } from '../../src/alerts/actions.js';
 import { ServingStore } from '../../src/serving/store.js';
+import { Readings } from '../../src/alerts/readings.js';
+import { bucketOf, emptyHistogram } from '../../src/telemetry/histogram.js';
 import { bucketStart, emptyWindow } from '../../src/telemetry/windows.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { until } from '../helpers/process.js';
@@ -94,6 +98,33 @@ for (const driver of drivers) {
         return found.length > 0 && found;
       }, 15_000);
       assert.deepEqual([a.state, a.value], ['firing', 4]);
+    });
+
+    it('reads requests per minute, the 4xx share and latency percentiles over the window', async () => {
+      const db = t.platform.store.db;
+      const e = (await new ServingStore(db).endpoint('ep'))!;
+      const wsId = Number((await t.platform.access.authz.workspace('default')).id);
+      // An hour ahead: nothing else written falls in these windows.
+      const minute = Math.ceil((Date.now() + 3_600_000) / 60_000) * 60_000;
+      const at = bucketStart(minute + 10_000);
+      const latencyHist = emptyHistogram();
+      latencyHist[bucketOf(200)] = 30;
+      await t.platform.telemetry.sink.write({
+        captures: [],
+        logs: [],
+        rollups: [{ endpointId: Number(e.id), deployment: 'blue', minute, requests: 30, errors4xx: 6, errors5xx: 0, throttled: 0, latencySumMs: 6000, latencyHist }],
+        windows: [{ ...emptyWindow(Number(e.id), 'blue', at), requests: 30, latencyHist }],
+      });
+      const read = (metric: string, op: string, threshold: number) =>
+        new Readings(db).read(wsId, { name: 'x', source: { endpoint: 'ep', metric } as never, condition: { op: op as never, threshold }, window: '1m' }, 60_000, at + 1000);
+      const rpm = await read('requests_per_minute', '<', 10);
+      assert.deepEqual([rpm.value, rpm.breached], [30, false]);
+      const c4 = await read('client_error_rate', '>', 0.1);
+      assert.deepEqual([c4.value, c4.breached], [0.2, true]);
+      const p95 = await read('p95_ms', '>', 150);
+      assert.ok(p95.breached && p95.value! > 150 && p95.value! < 260, `p95 ${p95.value}`);
+      const p99 = await read('p99_ms', '>', 300);
+      assert.equal(p99.breached, false, `p99 ${p99.value}`);
     });
   });
 }
