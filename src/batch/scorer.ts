@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
+import { Ticker } from '../shared/ticker.js';
 import type { Access } from '../access/service.js';
 import type { Ctx } from '../access/principal.js';
 import type { ArtifactStore } from '../artifacts/store.js';
@@ -47,9 +48,7 @@ export class BatchScorer {
   private readonly store: BatchStore;
   private readonly models: ModelCache;
   private readonly active = new Set<Promise<void>>();
-  private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
-  private again = false;
+  private readonly ticker: Ticker;
   private started = false;
   private stopping: Promise<void> | undefined;
   /** Set by stop(): nothing new is claimed. */
@@ -61,6 +60,7 @@ export class BatchScorer {
     this.claims = new BatchClaims(d.db);
     this.store = new BatchStore(d.db);
     this.models = new ModelCache(d.artifacts, Math.max(1, d.config.slots));
+    this.ticker = new Ticker(d.config.pollMs, () => this.tick());
   }
 
   private get slots() {
@@ -70,27 +70,11 @@ export class BatchScorer {
   start(): void {
     if (this.started || this.stopped || this.d.config.slots === 0) return;
     this.started = true;
-    this.schedule(0);
-  }
-
-  private schedule(ms: number) {
-    clearTimeout(this.timer);
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.kick().finally(() => this.schedule(this.d.config.pollMs)), ms);
+    this.ticker.start();
   }
 
   private kick(): Promise<void> {
-    if (this.ticking) {
-      this.again = true;
-      return this.ticking;
-    }
-    this.ticking = (async () => {
-      do {
-        this.again = false;
-        await this.tick();
-      } while (this.again && !this.stopped);
-    })().finally(() => (this.ticking = undefined));
-    return this.ticking;
+    return this.ticker.kick();
   }
 
   /** One pass: fill free slots with runs to plan or finalize, then with mini-batches. Never throws. */
@@ -302,8 +286,7 @@ export class BatchScorer {
 
   private async halt(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
-    await this.ticking;
+    await this.ticker.stop();
     await Promise.all([...this.active]);
     await this.models.close();
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { Ticker } from '../shared/ticker.js';
 import { Attempt, type AttemptDeps } from './attempt.js';
 import { killOrphan } from './runners/usage.js';
 import type { JobRow } from './tables.js';
@@ -19,38 +20,22 @@ export class JobWorker {
   readonly id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly host = hostname();
   private readonly running = new Map<number, Attempt>();
-  private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
+  private readonly ticker: Ticker;
   private stopped = true;
-  private again = false;
 
-  constructor(private readonly deps: WorkerDeps) {}
+  constructor(private readonly deps: WorkerDeps) {
+    this.ticker = new Ticker(deps.config.pollMs, () => this.tick());
+  }
 
   start(): void {
     if (!this.stopped || this.deps.config.slots === 0) return;
     this.stopped = false;
-    this.schedule(0);
-  }
-
-  private schedule(ms: number) {
-    clearTimeout(this.timer);
-    if (this.stopped) return;
-    this.timer = setTimeout(() => void this.kick().finally(() => this.schedule(this.deps.config.pollMs)), ms);
+    this.ticker.start();
   }
 
   /** Runs a tick now, or once more after the one in progress: ticks never overlap. */
   private kick(): Promise<void> {
-    if (this.ticking) {
-      this.again = true;
-      return this.ticking;
-    }
-    this.ticking = (async () => {
-      do {
-        this.again = false;
-        await this.tick();
-      } while (this.again && !this.stopped);
-    })().finally(() => (this.ticking = undefined));
-    return this.ticking;
+    return this.ticker.kick();
   }
 
   /** Jobs running here now (for tests and status). */
@@ -124,8 +109,7 @@ export class JobWorker {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearTimeout(this.timer);
-    await this.ticking;
+    await this.ticker.stop();
     const all = () => Promise.all([...this.running.values()].map((a) => a.done));
     let drained = false;
     const wait = new Promise<void>((resolve) => {

@@ -9,6 +9,7 @@ export class Ticker {
   private timer: NodeJS.Timeout | undefined;
   private pass: Promise<void> | undefined;
   private on = false;
+  private again = false;
 
   constructor(
     private readonly everyMs: number,
@@ -25,6 +26,17 @@ export class Ticker {
     this.next(0);
   }
 
+  /** Runs a pass now, or once more right after the one in progress (work was freed up or arrived). */
+  kick(): Promise<void> {
+    if (!this.on) return Promise.resolve();
+    if (this.pass) {
+      this.again = true;
+      return this.pass;
+    }
+    clearTimeout(this.timer);
+    return this.runPass();
+  }
+
   async stop(): Promise<void> {
     this.on = false;
     clearTimeout(this.timer);
@@ -34,13 +46,19 @@ export class Ticker {
   private next(ms: number): void {
     clearTimeout(this.timer);
     if (!this.on) return;
-    this.timer = setTimeout(() => {
-      this.pass = this.run()
-        .catch(() => undefined)
-        .finally(() => {
-          this.pass = undefined;
-          this.next(this.everyMs);
-        });
-    }, ms);
+    this.timer = setTimeout(() => void this.runPass(), ms);
+  }
+
+  private runPass(): Promise<void> {
+    this.pass = (async () => {
+      do {
+        this.again = false;
+        await this.run().catch(() => undefined);
+      } while (this.again && this.on);
+    })().finally(() => {
+      this.pass = undefined;
+      this.next(this.everyMs);
+    });
+    return this.pass;
   }
 }
