@@ -178,7 +178,7 @@ for (const driver of drivers) {
       const denied = await ok('POST', `${ws}/jobs`, { command: ['true'] }, 403, reader);
       assert.match(denied.detail, /job\.run/);
       assert.ok((await ok('GET', `${ws}/jobs`, undefined, 200, reader)).jobs.length >= 1);
-      const audit = await ok('GET', `/api/v1/audit?workspace=default&limit=50`);
+      const audit = await ok('GET', `/api/v1/audit?workspace=default&principal=rita-${driver}&action=job.run&limit=50`);
       assert.ok(audit.records.some((r: { action: string; outcome: string; principal: string }) => r.action === 'job.run' && r.outcome === 'denied' && r.principal === `rita-${driver}`), 'denial audited');
     });
 
