@@ -55,16 +55,29 @@ export class AlertService {
     return null;
   }
 
-  /** The endpoint or monitor a rule reads exists in the workspace (job rules name nothing that must exist). */
+  /**
+   * What the rule names exists in the workspace: the endpoint or monitor it
+   * reads (a job rule's pipeline need not), its channels, and what its
+   * actions act on. A typo would otherwise show only when the rule fires.
+   */
   private async checkRefs(tx: Db, wsId: number, spec: AlertRuleSpec): Promise<void> {
     const s = sourceOf(spec);
-    if (s.kind === 'endpoint') {
-      const e = await requireEndpoint(this.serving, tx, wsId, s.endpoint).catch(() => {
-        throw Invalid.field('source.endpoint', `an endpoint of this workspace, got '${s.endpoint}'`);
-      });
-      if (s.deployment && !(await this.serving.deployments([e.id], tx)).some((d) => d.name === s.deployment)) throw Invalid.field('source.deployment', `a deployment of endpoint '${s.endpoint}', got '${s.deployment}'`);
-    }
+    if (s.kind === 'endpoint') await this.requireDeployment(tx, wsId, s.endpoint, s.deployment, 'source.endpoint', 'source.deployment');
     if (s.kind === 'monitor' && !(await this.monitors.get(wsId, s.monitor, tx))) throw Invalid.field('source.monitor', `a monitor of this workspace, got '${s.monitor}'`);
+    const [missing] = await this.store.missingChannels(tx, wsId, spec.channels ?? []);
+    if (missing !== undefined) throw Invalid.field('channels', `AlertChannel names of this workspace; there is no channel '${missing}'`);
+    for (const [i, a] of (spec.actions ?? []).entries()) {
+      if (a.type === 'run_pipeline' && !(await this.store.pipelineExists(tx, wsId, a.pipeline))) throw Invalid.field(`actions[${i}].pipeline`, `a pipeline of this workspace, got '${a.pipeline}'`);
+      // checkRule made sure an endpoint is named when the source is not one.
+      if (a.type !== 'run_pipeline') await this.requireDeployment(tx, wsId, a.endpoint ?? (s.kind === 'endpoint' ? s.endpoint : ''), a.type === 'scale_to_zero' ? a.deployment : undefined, `actions[${i}].endpoint`, `actions[${i}].deployment`);
+    }
+  }
+
+  private async requireDeployment(tx: Db, wsId: number, endpoint: string, deployment: string | undefined, endpointField: string, deploymentField: string): Promise<void> {
+    const e = await requireEndpoint(this.serving, tx, wsId, endpoint).catch(() => {
+      throw Invalid.field(endpointField, `an endpoint of this workspace, got '${endpoint}'`);
+    });
+    if (deployment !== undefined && !(await this.serving.deployments([e.id], tx)).some((d) => d.name === deployment)) throw Invalid.field(deploymentField, `a deployment of endpoint '${endpoint}', got '${deployment}'`);
   }
 
   async list(ctx: Ctx, workspace: string): Promise<RuleView[]> {

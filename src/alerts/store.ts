@@ -119,6 +119,19 @@ export class AlertStore {
     return Number(r.numDeletedRows) > 0;
   }
 
+  /** Which of `names` the workspace has no alert channel by (the channels side owns the table; rules only name channels). */
+  async missingChannels(db: Db, workspaceId: number, names: string[]): Promise<string[]> {
+    if (!names.length) return [];
+    const { rows } = await sql<{ name: string }>`select name from alert_channels where workspace_id = ${workspaceId} and name in (${sql.join(names)})`.execute(db);
+    const found = new Set(rows.map((r) => r.name));
+    return names.filter((n) => !found.has(n));
+  }
+
+  async pipelineExists(db: Db, workspaceId: number, name: string): Promise<boolean> {
+    const { rows } = await sql`select 1 from pipelines where workspace_id = ${workspaceId} and name = ${name}`.execute(db);
+    return rows.length > 0;
+  }
+
   async workspaceName(id: number, db: Db = this.db): Promise<string> {
     return (await t(db).selectFrom('workspaces').select('name').where('id', '=', id).executeTakeFirstOrThrow()).name;
   }

@@ -37,6 +37,7 @@ describe('slipway alert CLI and the Prometheus export', () => {
     assert.equal((await t.call({ method: 'POST', url: `${ws}/models/lr/versions?filename=model.onnx`, payload: logisticRegressionOnnx(), headers: { 'content-type': 'application/octet-stream' } })).statusCode, 201);
     await ok('POST', `${ws}/endpoints`, { name: 'shop', rateLimit: { rps: 100, burst: 10 } });
     await ok('POST', `${ws}/endpoints/shop/deployments`, { name: 'blue', model: 'models:/lr/1' });
+    await ok('POST', `${ws}/alert-channels`, { name: 'oncall', type: 'slack', url: 'http://127.0.0.1:9/slack' });
     const rule = (name: string, source: object, condition?: object, extra: object = {}) => ok('POST', `${ws}/alert-rules`, { name, source, condition, window: '5m', ...extra });
     await rule('shop-errors', { endpoint: 'shop', metric: 'error_rate' }, { op: '>', threshold: 0.1 }, { for: '1m', severity: 'critical', labels: { team: 'serving' }, runbook: 'Roll back: slipway endpoint traffic shop blue=100', channels: ['oncall'] });
     await rule('shop-4xx', { endpoint: 'shop', deployment: 'blue', metric: 'client_error_rate' }, { op: '>=', threshold: 0.5 });

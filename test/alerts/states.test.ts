@@ -59,6 +59,7 @@ for (const driver of drivers) {
       await ok('POST', `${ws}/endpoints`, { name: 'ep' });
       await ok('POST', `${ws}/endpoints/ep/deployments`, { name: 'blue', model: 'models:/lr/1' });
       endpointId = Number((await new ServingStore(t.platform.store.db).endpoint('ep'))!.id);
+      await ok('POST', `${ws}/alert-channels`, { name: 'oncall', type: 'webhook', url: 'http://127.0.0.1:9/hook', secret: 'k' });
     });
     after(() => t.close());
 
@@ -80,6 +81,11 @@ for (const driver of drivers) {
       await bad({ source: { monitor: 'nope' }, condition: undefined }, /source\.monitor/);
       await bad({ labels: { 'bad-label': 'x' } }, /labels\.bad-label/);
       await bad({ actions: [{ type: 'run_pipeline' }] }, /actions/);
+      // What a rule names must exist when it is written: a typo would otherwise surface only when it fires.
+      await bad({ channels: ['oncall', 'on-call'] }, /channels.*on-call/);
+      await bad({ actions: [{ type: 'run_pipeline', pipeline: 'nope' }] }, /actions\[0\]\.pipeline/);
+      await bad({ actions: [{ type: 'rollback', endpoint: 'nope' }] }, /actions\[0\]\.endpoint/);
+      await bad({ actions: [{ type: 'scale_to_zero', deployment: 'green' }] }, /actions\[0\]\.deployment/);
     });
 
     it('fires once per episode, re-notifies after renotify, stops re-notifying once acknowledged, resolves once', async () => {
