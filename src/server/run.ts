@@ -33,26 +33,26 @@ export async function startRole(role: Role, config: Config): Promise<Running> {
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    // The worker advances rollouts; `up` runs every role, so it does too.
-    const controller = role === 'all' || role === 'worker' ? platform.rollouts.controller(platform.telemetry, { intervalMs: config.rolloutTickMs, log: (m) => a.log.warn(m) }) : undefined;
-    controller?.start();
-    // Workers run jobs; a worker-only process reaches the API at SLIPWAY_SERVER_URL, `up` at its own URL.
-    const worker = role === 'all' || role === 'worker' ? platform.jobWorker({ serverUrl: role === 'all' ? `http://${host}:${port}` : undefined, log: (m) => a.log.warn(m) }) : undefined;
-    if (role === 'worker' && !config.jobs.serverUrl) a.log.warn('SLIPWAY_SERVER_URL is not set: jobs run without MLFLOW_TRACKING_URI and SLIPWAY_URL');
-    worker?.start();
-    const scheduler = role === 'all' || role === 'worker' ? platform.pipelineScheduler({ log: (m) => a.log.warn(m) }) : undefined;
-    scheduler?.start();
-    // Batch runs are scored by every worker's loop, mini-batch by mini-batch.
-    const scorer = role === 'all' || role === 'worker' ? platform.batchScorer({ log: (m) => a.log.warn(m) }) : undefined;
-    scorer?.start();
-    // Alerts link to this server in notifications: `up` knows its URL, a worker-only process reaches the API at SLIPWAY_SERVER_URL.
-    const evaluator = role === 'all' || role === 'worker' ? platform.alertEvaluator({ publicUrl: role === 'all' ? `http://${host}:${port}` : config.jobs.serverUrl, log: (m) => a.log.warn(m) }) : undefined;
-    evaluator?.start();
-    // Queued alert notifications are sent, and monitors run on their schedules, by workers (and `up`).
-    const delivery = role === 'all' || role === 'worker' ? platform.alertDelivery({ log: (m) => a.log.warn(m) }) : undefined;
-    delivery?.start();
-    const monitorScheduler = role === 'all' || role === 'worker' ? platform.monitorScheduler({ log: (m) => a.log.warn(m) }) : undefined;
-    monitorScheduler?.start();
+    const log = (m: string) => a.log.warn(m);
+    const ownUrl = `http://${host}:${port}`;
+    // The worker role's background parts; `up` runs every role, so it runs them too.
+    const background: Array<{ start(): void; stop(): Promise<void> }> = [];
+    if (role === 'all' || role === 'worker') {
+      if (role === 'worker' && !config.jobs.serverUrl) log('SLIPWAY_SERVER_URL is not set: jobs run without MLFLOW_TRACKING_URI and SLIPWAY_URL');
+      background.push(
+        platform.rollouts.controller(platform.telemetry, { intervalMs: config.rolloutTickMs, log }),
+        // Jobs reach the API at SLIPWAY_SERVER_URL from a worker-only process, at this URL under `up`.
+        platform.jobWorker({ serverUrl: role === 'all' ? ownUrl : undefined, log }),
+        platform.pipelineScheduler({ log }),
+        // Batch runs are scored by every worker's loop, mini-batch by mini-batch.
+        platform.batchScorer({ log }),
+        // Notifications link to this server: `up` knows its URL, a worker-only process the API's at SLIPWAY_SERVER_URL.
+        platform.alertEvaluator({ publicUrl: role === 'all' ? ownUrl : config.jobs.serverUrl, log }),
+        platform.alertDelivery({ log }),
+        platform.monitorScheduler({ log }),
+      );
+    }
+    for (const part of background) part.start();
     let stopping: Promise<void> | undefined;
     return {
       app,
@@ -60,13 +60,8 @@ export async function startRole(role: Role, config: Config): Promise<Running> {
       url: `http://${host}:${port}`,
       adminToken,
       stop: () => (stopping ??= (async () => {
-        await controller?.stop();
-        await evaluator?.stop();
-        await monitorScheduler?.stop();
-        await delivery?.stop();
-        await scheduler?.stop();
-        await scorer?.stop();
-        await worker?.stop();
+        // Together: each waits for its work in hand, so one part's long pass must not delay the others' within the grace period.
+        await Promise.all(background.map((part) => part.stop()));
         await a.close();
         await platform.close();
       })()),
