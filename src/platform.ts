@@ -96,9 +96,9 @@ export async function createPlatform(config: Config): Promise<Platform> {
   const jobs = new JobService({ db: store.db, authz: access.authz, tracking, datasets, registry, config: config.jobs });
   // Triggers (a model version or dataset version created) start pipeline runs off the caller's path.
   const pipelines: PipelineService = new PipelineService({ db: store.db, authz: access.authz, access, tracking, datasets, registry, jobs: jobs.store, config: config.jobs, cancelJob: (ctx, ws, id, reason) => jobs.cancel(ctx, ws, id, reason), log: (m) => console.warn(m) });
-  const alerts = new AlertService({ db: store.db, authz: access.authz });
   // State changes queue their notifications in the outbox, in their own transaction; the delivery loop sends them.
   const notifier: Notifier = createNotifier(store.db);
+  const alerts = new AlertService({ db: store.db, authz: access.authz, notifier });
   const alertChannels = new ChannelService({ db: store.db, authz: access.authz, delivery: config.alertDelivery });
   const batch = new BatchService({ db: store.db, authz: access.authz, datasets, models: registryResolver(registry), registry, config: config.jobs });
   const pipelineTrigger = (start: () => Promise<void>) => void start().catch((e) => console.warn(`pipeline trigger: ${(e as Error).message}`));

@@ -32,8 +32,13 @@ export async function alertRoutes(app: FastifyInstance, { alerts }: { alerts: Al
     alerts: await alerts.alerts(req.ctx, w(req), req.query as S.AlertsQuery),
   }));
   app.get(`${ws}/alerts/:id`, { schema: { tags, summary: 'One alert with its actions and runbook', params: S.AlertParams } }, async (req) => alerts.alert(req.ctx, ap(req).ws, ap(req).id));
-  app.post(`${ws}/alerts/:id/ack`, { schema: { tags, summary: 'Acknowledge a firing alert: no more re-notifications', params: S.AlertParams, body: S.AckBody } }, async (req) =>
+  // The comment is optional, so is the body: `curl -X POST …/ack` acknowledges.
+  const optionalBody = async (req: { body: unknown }) => void (req.body ??= {});
+  app.post(`${ws}/alerts/:id/ack`, { preValidation: optionalBody, schema: { tags, summary: 'Acknowledge a firing alert: no more re-notifications', params: S.AlertParams, body: S.AckBody } }, async (req) =>
     alerts.ack(req.ctx, ap(req).ws, ap(req).id, (req.body as S.AckBody | undefined)?.comment),
+  );
+  app.post(`${ws}/alerts/:id/resolve`, { preValidation: optionalBody, schema: { tags, summary: 'Resolve an alert by hand: its channels are told; the rule opens a new one if its condition still holds', params: S.AlertParams, body: S.AckBody } }, async (req) =>
+    alerts.resolve(req.ctx, ap(req).ws, ap(req).id, (req.body as S.AckBody | undefined)?.comment),
   );
 
   app.get(`${ws}/silences`, { schema: { tags, summary: 'Silences in force (all=true: expired ones too)', params: S.WsParams, querystring: S.SilencesQuery } }, async (req) => ({

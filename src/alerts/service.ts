@@ -11,7 +11,8 @@ import type { AlertRuleSpec, AlertsQuery, SilenceBody } from './schema.js';
 import { checkRule, parseDuration, sourceOf } from './spec.js';
 import { AlertStore } from './store.js';
 import type { AlertRow } from './tables.js';
-import { alertView, ruleView, silencedBy, silenceView, type AlertView, type RuleView, type SilenceView } from './views.js';
+import type { Notifier } from './notification.js';
+import { alertView, notification, ruleView, silencedBy, silenceView, type AlertView, type RuleView, type SilenceView } from './views.js';
 
 /** Rights a rule's actions use: whoever writes the rule must hold them. */
 const ACTION_RIGHTS: Record<string, Action[]> = { rollback: ['endpoint.deploy'], scale_to_zero: ['endpoint.deploy'], run_pipeline: ['job.run', 'alert.ack'] };
@@ -26,7 +27,7 @@ export class AlertService {
   private readonly serving: ServingStore;
   private readonly monitors: MonitoringStore;
 
-  constructor(private readonly d: { db: Db; authz: Authorizer }) {
+  constructor(private readonly d: { db: Db; authz: Authorizer; notifier?: Notifier }) {
     this.store = new AlertStore(d.db);
     this.serving = new ServingStore(d.db);
     this.monitors = new MonitoringStore(d.db);
@@ -134,6 +135,25 @@ export class AlertService {
       if (a.state !== 'firing') throw new Conflict(`alert ${id} is ${a.state}; only a firing alert is acknowledged`);
       const now = Date.now();
       await this.store.updateAlert(tx, id, { state: 'acknowledged', acked_at: now, acked_by: ctx.principal.name, updated_at: now });
+    });
+    return this.alert(ctx, workspace, id);
+  }
+
+  /**
+   * Ends an alert by hand (alert.ack): the channels told of its firing are
+   * told of its end in the same transaction. Should the condition still hold,
+   * the rule opens a new alert at its next evaluation.
+   */
+  async resolve(ctx: Ctx, workspace: string, id: number, comment?: string): Promise<AlertView> {
+    await this.d.authz.mutate(ctx, { action: 'alert.ack', workspace, target: `alert/${id}`, detail: { op: 'resolve', ...(comment ? { comment } : {}) } }, async (tx, ws) => {
+      const a = await this.store.alert(Number(ws!.id), id, tx, true);
+      if (!a) throw new NotFound('alert', id);
+      if (a.state === 'resolved') throw new Conflict(`alert ${id} is resolved already`);
+      const now = Date.now();
+      const done = await this.store.updateAlert(tx, id, { state: 'resolved', resolved_at: now, updated_at: now });
+      const rule = await this.store.ruleById(a.rule_id, tx);
+      const spec = rule ? (JSON.parse(rule.spec) as AlertRuleSpec) : null;
+      if (a.notified_at !== null && spec?.channels?.length && this.d.notifier) await this.d.notifier.enqueue(tx, workspace, spec.channels, notification(workspace, done, spec, false, null));
     });
     return this.alert(ctx, workspace, id);
   }

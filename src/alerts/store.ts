@@ -33,6 +33,11 @@ export class AlertStore {
     return r ? ruleRow(r) : null;
   }
 
+  async ruleById(id: number, db: Db = this.db): Promise<AlertRuleRow | null> {
+    const r = await t(db).selectFrom('alert_rules').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? ruleRow(r) : null;
+  }
+
   async rules(workspaceId: number): Promise<AlertRuleRow[]> {
     return (await t(this.db).selectFrom('alert_rules').selectAll().where('workspace_id', '=', workspaceId).orderBy('name').execute()).map(ruleRow);
   }

@@ -29,7 +29,7 @@ const wsOption = ['-w, --workspace <workspace>', 'workspace', 'default'] as cons
 const api = (ws: string) => `/api/v1/workspaces/${enc(ws)}`;
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-/** `slipway alert ls|show|ack|silence|silences|unsilence|export` and `slipway alert rule ls|show`. */
+/** `slipway alert ls|show|ack|resolve|silence|silences|unsilence|export` and `slipway alert rule ls|show`. */
 export function registerAlertCommands(program: Command) {
   const alert = program.command('alert').description('alerts, alert rules (define them with slipway apply, kind: AlertRule), silences, channels and the delivery log');
   alert
@@ -71,6 +71,14 @@ export function registerAlertCommands(program: Command) {
     .option('--comment <text>', 'kept in the audit trail')
     .action(async (id: string, o: { workspace: string; comment?: string }, cmd: Command) => {
       printObject(fmt(cmd), await ApiClient.fromEnv().post<Alert>(`${api(o.workspace)}/alerts/${enc(id)}/ack`, o.comment ? { comment: o.comment } : {}));
+    });
+  alert
+    .command('resolve <id>')
+    .description('resolve an alert by hand: its channels are told; the rule opens a new alert if the condition still holds')
+    .option(...wsOption)
+    .option('--comment <text>', 'kept in the audit trail')
+    .action(async (id: string, o: { workspace: string; comment?: string }, cmd: Command) => {
+      printObject(fmt(cmd), await ApiClient.fromEnv().post<Alert>(`${api(o.workspace)}/alerts/${enc(id)}/resolve`, o.comment ? { comment: o.comment } : {}));
     });
   alert
     .command('silence')

@@ -58,7 +58,7 @@ describe('slipway alert CLI and the Prometheus export', () => {
   });
   after(() => t.close());
 
-  it('lists rules and alerts, shows, acknowledges and silences', async () => {
+  it('lists rules and alerts, shows, acknowledges, silences and resolves', async () => {
     const rules = await cli('alert', 'rule', 'ls');
     assert.match(rules, /shop-errors .*shop error_rate .*> 0\.1 .*5m .*1m .*critical .*oncall/);
     assert.match(rules, /jobs-failing .*jobs failed/);
@@ -77,6 +77,7 @@ describe('slipway alert CLI and the Prometheus export', () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /until/);
     assert.match(await cli('alert', 'ls', '--state', 'open'), /acknowledged \(silenced\)/);
+    assert.match(await cli('alert', 'resolve', String(a.id), '--comment', 'upstream fixed'), /resolved/);
   });
 
   it('exports Prometheus rules that promtool accepts and that fire on a 20% 5xx rate', async () => {

@@ -203,6 +203,31 @@ for (const driver of drivers) {
       assert.equal(mine().length, 1, 'notified once the silence has expired');
     });
 
+    it('a person resolves an alert by hand: its channels are told, and a breach that goes on opens a new alert', async () => {
+      await rule('byhand', { labels: { team: 'byhand' } });
+      const t0 = Date.now() + 6 * 60 * MIN;
+      const ev = evaluator();
+      await traffic(t0, 10, 5);
+      clock = t0 + 1000;
+      await ev.tick();
+      const [a] = await alertsOf('byhand');
+      assert.equal(a.state, 'firing');
+      // An empty POST is an acknowledgement without a comment.
+      assert.equal((await t.call({ method: 'POST', url: `${ws}/alerts/${a.id}/ack` })).statusCode, 200);
+      const done = await ok('POST', `${ws}/alerts/${a.id}/resolve`, { comment: 'fixed the upstream' });
+      assert.equal(done.state, 'resolved');
+      assert.equal((await call('POST', `${ws}/alerts/${a.id}/resolve`, {})).status, 409);
+      const { deliveries } = await ok('GET', `${ws}/alert-deliveries?alert=${a.id}`);
+      assert.deepEqual(deliveries.map((d: { status: string; channel: string }) => `${d.channel} ${d.status}`), ['oncall resolved']);
+      const { records } = await ok('GET', `/api/v1/audit?action=alert.ack&limit=1000`);
+      assert.ok(records.some((r: { target: string; detail: { op: string } }) => r.target === `alert/${a.id}` && r.detail.op === 'resolve'));
+      clock = t0 + 2000;
+      await ev.tick();
+      const again = await alertsOf('byhand');
+      assert.equal(again.length, 2);
+      assert.equal(again[0].state, 'firing');
+    });
+
     if (driver === 'postgres') {
       it('an acknowledgement made while a worker decides on the alert is kept, not overwritten', async () => {
         await rule('ackrace', { labels: { team: 'ackrace' }, channels: [] });
