@@ -38,6 +38,11 @@ for (const driver of drivers) {
     const step = (jobId: number, signal: AbortSignal, lines: string[]) =>
       batchScoreStep({ deps: { batch: t.platform.batch } as unknown as StepDeps, ctx: admin, workspace: 'default', job: { id: jobId } as JobRow, with: { endpoint: 'clf', input: 'datasets:/rows/1' }, cwd: '', log: (l) => lines.push(l), signal });
 
+    it('refuses features that are not a list of column names, naming with.features', async () => {
+      const run = batchScoreStep({ deps: { batch: t.platform.batch } as unknown as StepDeps, ctx: admin, workspace: 'default', job: { id: 900_100 } as JobRow, with: { endpoint: 'clf', input: 'datasets:/rows/1', features: 'a,b' }, cwd: '', log: () => undefined, signal: new AbortController().signal });
+      await assert.rejects(run, (e: Error & { issues?: Array<{ field: string }> }) => e.issues?.[0]?.field === 'with.features');
+    });
+
     it('refuses deleting an endpoint whose active run is older than its 20 newest runs', async () => {
       assert.equal((await t.call({ method: 'PUT', url: `${ws}/batch-endpoints/busy`, payload: { model: 'models:/clf/1' } })).statusCode, 200);
       const start = async () => (await t.call({ method: 'POST', url: `${ws}/batch-endpoints/busy/runs`, payload: { input: 'datasets:/rows/1' } })).json() as { id: number };

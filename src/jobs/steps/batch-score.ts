@@ -45,7 +45,8 @@ export async function batchScoreStep(s: StepContext): Promise<StepOutputs> {
   if (run) s.log(`resuming batch run ${run.id} (${progress(run)})`);
   else {
     const output = s.with.output === undefined ? undefined : str(s, 'output');
-    const features = s.with.features as string[] | undefined;
+    const features = s.with.features;
+    if (features !== undefined && !(Array.isArray(features) && features.every((f) => typeof f === 'string' && f))) throw Invalid.field('with.features', 'a list of column names');
     run = await batch.startRun(s.ctx, s.workspace, endpoint, { input, output, miniBatchRows: num('miniBatchRows'), parallelism: num('parallelism'), errorThreshold: threshold, features }, { jobId: s.job.id, model });
     s.log(`started batch run ${run.id} of ${endpoint}: ${run.model} on ${run.input}`);
   }
