@@ -123,7 +123,7 @@ export async function createPlatform(config: Config): Promise<Platform> {
     alertEvaluator: (opts) =>
       new AlertEvaluator(
         { db: store.db, authz: access.authz, store: alerts.store, readings: new Readings(store.db), notifier, actions: new AlertActions({ db: store.db, authz: access.authz, access, serving, pipelines, store: alerts.store }) },
-        { intervalMs: config.alertIntervalMs, ...opts },
+        { intervalMs: config.alertIntervalMs, retentionMs: config.telemetryRetentionMs, ...opts },
       ),
     alertChannels,
     notifier,

@@ -17,6 +17,8 @@ export interface EvaluatorOptions {
   publicUrl?: string | null;
   now?: () => number;
   log?: (msg: string) => void;
+  /** How long resolved alerts and ended silences are kept (SLIPWAY_TELEMETRY_RETENTION, 30 days by default). */
+  retentionMs?: number;
 }
 
 export interface EvaluatorDeps {
@@ -67,6 +69,8 @@ export class AlertEvaluator {
   private readonly now: () => number;
   private readonly log: (msg: string) => void;
   private readonly publicUrl: string | null;
+  private readonly retentionMs: number;
+  private trimmedAt = 0;
 
   constructor(
     private readonly d: EvaluatorDeps,
@@ -76,6 +80,7 @@ export class AlertEvaluator {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => undefined);
     this.publicUrl = opts.publicUrl ?? null;
+    this.retentionMs = opts.retentionMs ?? 30 * 86_400_000;
     this.ticker = new Ticker(this.intervalMs, () => this.tick());
   }
 
@@ -90,6 +95,7 @@ export class AlertEvaluator {
 
   /** One pass over every rule. Never throws: a failure is retried at the next pass. */
   async tick(): Promise<void> {
+    await this.trim();
     let rules: AlertRuleRow[];
     try {
       rules = await this.d.store.allRules();
@@ -104,6 +110,14 @@ export class AlertEvaluator {
         this.log(`alert rule ${rule.name}: ${(e as Error).message}`);
       }
     }
+  }
+
+  /** Housekeeping at most every ten minutes per evaluator: resolved alerts and ended silences past the retention. */
+  private async trim(): Promise<void> {
+    const now = this.now();
+    if (now - this.trimmedAt < 600_000) return;
+    this.trimmedAt = now;
+    await this.d.store.trim(now - this.retentionMs).catch((e: Error) => this.log(`alert history trim: ${e.message}`));
   }
 
   private async evaluate(rule: AlertRuleRow): Promise<void> {

@@ -124,6 +124,12 @@ export class AlertStore {
     return Number(r.numDeletedRows) > 0;
   }
 
+  /** Resolved alerts and silences that ended before `before` (retention); open alerts and live silences stay whatever their age. */
+  async trim(before: number): Promise<void> {
+    await t(this.db).deleteFrom('alerts').where('state', '=', 'resolved').where('resolved_at', '<', before).execute();
+    await t(this.db).deleteFrom('alert_silences').where('until', '<', before).execute();
+  }
+
   /** Which of `names` the workspace has no alert channel by (the channels side owns the table; rules only name channels). */
   async missingChannels(db: Db, workspaceId: number, names: string[]): Promise<string[]> {
     if (!names.length) return [];

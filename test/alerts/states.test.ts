@@ -270,6 +270,19 @@ for (const driver of drivers) {
       });
     }
 
+    it('keeps resolved alerts and ended silences for the retention, open alerts whatever their age', async () => {
+      const before = (await alertsOf('byhand')).map((a) => a.state);
+      assert.deepEqual(before, ['firing', 'resolved']);
+      assert.ok((await ok('GET', `${ws}/silences?all=true`)).silences.length > 0);
+      // A month and a day on: the by-hand resolved alert and every silence of this file have ended long ago.
+      clock = Date.now() + 31 * 24 * 60 * MIN;
+      await evaluator().tick();
+      const after = await alertsOf('byhand');
+      assert.equal(after.length, 1, 'the old resolved alert is gone');
+      assert.equal(after[0].state, 'resolved', 'the open one was resolved by this pass (no traffic then), and is kept');
+      assert.deepEqual((await ok('GET', `${ws}/silences?all=true`)).silences, []);
+    });
+
     it('applies kind: AlertRule, a second apply changes nothing, export gives it back', async () => {
       const doc = { kind: 'AlertRule', name: 'applied', source: { endpoint: 'ep', deployment: 'blue', metric: 'p95_ms' }, condition: { op: '>', threshold: 250 }, window: '5m', for: '1m', severity: 'critical', labels: { team: 'serving' }, runbook: 'Roll back.\n', channels: ['oncall'], renotify: '4h' };
       const apply = async () => (await ok('POST', '/api/v1/apply', { documents: [doc] })).plan[0];
