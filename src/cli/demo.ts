@@ -61,7 +61,8 @@ async function demo(o: DemoOptions, cmd: Command) {
   const rows = summaryRows(ctx) as unknown as Array<Record<string, unknown>>;
   if (!json && rows.length) process.stdout.write('\nWhat now exists:\n');
   if (json || rows.length) printRows(fmt(cmd), rows, undefined, { ...(platform && o.keep ? { platform: { url: platform.url, token: platform.token, pid: platform.pid, dataDir: platform.dataDir } } : {}), names: ctx.names, results: ctx.results, traffic: ctx.traffic?.count });
-  if (failure) throw new CliError(`the demo stopped: ${failure.message}`);
+  const kept = platform && o.keep ? ` (its platform keeps running at ${platform.url}: stop it with \`kill ${platform.pid}\`)` : '';
+  if (failure) throw new CliError(`the demo stopped: ${failure.message}${kept}`);
   const took = `${((Date.now() - t0) / 1000).toFixed(1)}s`;
   if (json) return;
   if (platform && o.keep) {
