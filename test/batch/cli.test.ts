@@ -4,7 +4,6 @@
  * stderr is a pipe, so progress comes as plain lines.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,18 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import type { BatchScorer } from '../../src/batch/scorer.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { logisticRegressionOnnx } from '../helpers/onnx.js';
-import { repoRoot } from '../helpers/process.js';
+import { runCli } from '../helpers/process.js';
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], env: Record<string, string>) => runCli(args, env, { source: true });
 
 describe('slipway batch (pglite)', () => {
   let t: TestApp;

@@ -109,10 +109,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `opts.input` is written to the CLI's stdin (otherwise stdin is closed). */
-export function runCli(args: string[], env: Record<string, string>, opts: { input?: string } = {}): Promise<CliResult> {
+/**
+ * `opts.input` is written to the CLI's stdin (otherwise stdin is closed).
+ * `opts.source` runs src/cli/main.ts through tsx instead of the build, for tests that need none.
+ */
+export function runCli(args: string[], env: Record<string, string>, opts: { input?: string; source?: boolean } = {}): Promise<CliResult> {
+  const entry = opts.source ? ['--import', 'tsx', 'src/cli/main.ts'] : [bin];
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [...entry, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     if (opts.input !== undefined) p.stdin!.end(opts.input);
     let stdout = '';
     let stderr = '';

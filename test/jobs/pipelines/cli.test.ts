@@ -1,26 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobWorker } from '../../../src/jobs/worker.js';
 import type { PipelineScheduler } from '../../../src/jobs/pipelines/scheduler.js';
 import { startTestApp, type TestApp } from '../../helpers/app.js';
-import { repoRoot } from '../../helpers/process.js';
+import { runCli } from '../../helpers/process.js';
 import { churnCsv, PIPELINE } from './fixtures.js';
 
 /** The CLI from source (tsx), so this test needs no build; stdout is a pipe, so --watch prints plain lines. */
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], env: Record<string, string>) => runCli(args, env, { source: true });
 
 describe('slipway pipeline ls|run --watch|show (pglite)', () => {
   let t: TestApp;
