@@ -122,7 +122,7 @@ export async function createPlatform(config: Config): Promise<Platform> {
     alerts,
     alertEvaluator: (opts) =>
       new AlertEvaluator(
-        { db: store.db, authz: access.authz, store: alerts.store, readings: new Readings(store.db), notifier, actions: new AlertActions({ db: store.db, authz: access.authz, access, serving, pipelines, store: alerts.store }) },
+        { db: store.db, authz: access.authz, store: alerts.store, readings: new Readings(store.db), notifier, actions: new AlertActions({ db: store.db, authz: access.authz, access, serving, pipelines, rollouts, store: alerts.store }) },
         { intervalMs: config.alertIntervalMs, retentionMs: config.telemetryRetentionMs, ...opts },
       ),
     alertChannels,

@@ -10,6 +10,7 @@ import type { Ctx } from '../access/principal.js';
 import type { Access } from '../access/service.js';
 import { principalCtx } from '../jobs/pipelines/engine.js';
 import type { PipelineService } from '../jobs/pipelines/service.js';
+import type { RolloutService } from '../rollout/service.js';
 import type { RoutingNow } from '../serving/endpoints.js';
 import type { TrafficMap } from '../serving/schema.js';
 import type { Serving } from '../serving/service.js';
@@ -29,6 +30,8 @@ export interface ActionDeps {
   serving: Serving;
   pipelines: PipelineService;
   store: AlertStore;
+  /** A rollback aborts a rollout driving the endpoint (else its controller would move the traffic again). */
+  rollouts?: RolloutService;
 }
 
 /** Who acts when an alert does: `alert:RULE` in the endpoint history and the audit trail. */
@@ -65,12 +68,12 @@ export class AlertActions {
       const audit = { action: 'alert.action', workspace, target: `alert/${alert.id}`, detail: { type: action.type, rule: rule.name } };
       const ctx = alertActor(rule.name, alert.id);
       try {
-        if (action.type === 'run_pipeline') {
-          const detail = await this.runPipeline(workspace, rule, action, alert);
+        const detail = await this.standalone(workspace, ctx, rule, spec, action, alert);
+        if (detail !== null) {
           await this.d.authz.commit(ctx, { ...audit, detail: { ...audit.detail, ok: true } }, (tx) => this.record(tx, alert, action, true, detail));
         } else {
           await this.d.authz.commit(ctx, { ...audit, detail: { ...audit.detail, ok: true } }, async (tx) => {
-            const detail = action.type === 'rollback' ? await this.rollback(tx, ctx, rule, spec, action, alert) : await this.scaleToZero(tx, ctx, spec, action, alert);
+            const detail = action.type === 'rollback' ? await this.rollback(tx, ctx, rule, spec, action, alert) : action.type === 'scale_to_zero' ? await this.scaleToZero(tx, ctx, spec, action, alert) : '';
             await this.record(tx, alert, action, true, detail);
           });
         }
@@ -90,6 +93,21 @@ export class AlertActions {
   private endpointOf(spec: AlertRuleSpec, action: { endpoint?: string }): string {
     const s = sourceOf(spec);
     return action.endpoint ?? (s.kind === 'endpoint' ? s.endpoint : '');
+  }
+
+  /** Actions whose work commits on its own (a pipeline start, rollout aborts), answering their detail; null: the action runs inside the transaction that records it. */
+  private async standalone(workspace: string, ctx: Ctx, rule: AlertRuleRow, spec: AlertRuleSpec, action: AlertAction, alert: AlertRow): Promise<string | null> {
+    if (action.type === 'run_pipeline') return this.runPipeline(workspace, rule, action, alert);
+    if (action.type === 'rollback') return this.abortRollouts(workspace, ctx, this.endpointOf(spec, action), alert, rule);
+    return null;
+  }
+
+  /** Aborts the rollouts driving the endpoint, which puts its traffic back on their stable deployment; null when none is. */
+  private async abortRollouts(workspace: string, ctx: Ctx, endpoint: string, alert: AlertRow, rule: AlertRuleRow): Promise<string | null> {
+    if (!this.d.rollouts) return null;
+    const live = (await this.d.rollouts.list(ctx, workspace)).filter((r) => r.endpoint === endpoint && (r.state === 'running' || r.state === 'paused'));
+    for (const r of live) await this.d.rollouts.act(ctx, workspace, r.name, 'abort', `alert ${alert.id} (${rule.name})`);
+    return live.length ? `aborted rollout ${live.map((r) => r.name).join(', ')} of ${endpoint}: traffic back on its stable deployment` : null;
   }
 
   /** Traffic and mirror back to the history row before the newest one (the endpoint's last change). */

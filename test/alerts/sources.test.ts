@@ -77,6 +77,24 @@ for (const driver of drivers) {
       assert.match(a.actions[0].detail, /ep\/green out of traffic; traffic now \{"blue":100\}/);
     });
 
+    it('rollback aborts a rollout driving the endpoint, so its controller does not move the traffic again', async () => {
+      await ok('POST', `${ws}/endpoints`, { name: 'ro' });
+      for (const d of ['blue', 'green']) await ok('POST', `${ws}/endpoints/ro/deployments`, { name: d, model: 'models:/lr/1' });
+      await ok('PUT', `${ws}/endpoints/ro/traffic`, { traffic: { blue: 100 } });
+      for (const d of ['blue', 'green']) await t.platform.serving.deployments.setState('ro', d, 'Ready');
+      await ok('POST', `${ws}/rollouts`, { name: 'ro-green', endpoint: 'ro', candidate: 'green', steps: [{ traffic: 50, duration: '1h' }], start: true });
+      assert.equal((await ok('GET', `${ws}/rollouts/ro-green`)).state, 'running');
+      await ok('POST', `${ws}/alert-rules`, { name: 'ro-errors', source: { endpoint: 'ro', metric: 'error_rate' }, condition: { op: '>', threshold: 0.1 }, window: '1m', actions: [{ type: 'rollback' }] });
+      const e = (await new ServingStore(t.platform.store.db).endpoint('ro'))!;
+      await t.platform.telemetry.sink.write({ captures: [], rollups: [], logs: [], windows: [{ ...emptyWindow(Number(e.id), 'green', bucketStart(Date.now())), requests: 10, errors5xx: 9 }] });
+      await t.platform.alertEvaluator({}).tick();
+      const [a] = await alertsOf('ro-errors');
+      assert.deepEqual([a.actions[0].type, a.actions[0].ok], ['rollback', true], JSON.stringify(a.actions));
+      assert.match(a.actions[0].detail, /aborted rollout ro-green of ro/);
+      assert.equal((await ok('GET', `${ws}/rollouts/ro-green`)).state, 'aborted');
+      assert.deepEqual((await ok('GET', `${ws}/endpoints/ro`)).traffic, { blue: 100 });
+    });
+
     it('counts throttled requests per endpoint (they are refused before a deployment is chosen) and refuses a deployment on a throttled rule', async () => {
       await ok('POST', `${ws}/endpoints`, { name: 'lim', rateLimit: { rps: 0.01, burst: 1 } });
       await ok('POST', `${ws}/endpoints/lim/deployments`, { name: 'blue', model: 'models:/lr/1' });
