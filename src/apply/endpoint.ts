@@ -27,7 +27,10 @@ function canonicalJson(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
-export function endpointHandler(serving: Serving): KindHandler<EndpointSpec> {
+/** The rollout driving an endpoint now, if any (its controller owns the traffic until it ends). */
+export type DrivingRollout = (ctx: Ctx, workspace: string, endpoint: string) => Promise<string | null>;
+
+export function endpointHandler(serving: Serving, drivingRollout: DrivingRollout = async () => null): KindHandler<EndpointSpec> {
   const { endpoints } = serving;
   return {
     kind: 'Endpoint',
@@ -55,7 +58,9 @@ export function endpointHandler(serving: Serving): KindHandler<EndpointSpec> {
       const traffic = p.traffic === undefined ? (cur?.traffic ?? {}) : checkTraffic(p.traffic, known);
       const mirror = checkMirror(p.mirror ?? cur?.mirror ?? {}, traffic, known);
       const settings = (['auth', 'description', 'rateLimit', 'capture'] as const).filter((k) => p[k] !== undefined && (!cur || !same(p[k], cur[k])));
-      const routing = (['traffic', 'mirror'] as const).filter((k) => p[k] !== undefined && !same(p[k], cur?.[k] ?? {}));
+      // A running rollout moves the traffic step by step: a file applied meanwhile must not undo its steps.
+      const driver = cur ? await drivingRollout(ctx, p.workspace, p.name) : null;
+      const routing = driver ? [] : (['traffic', 'mirror'] as const).filter((k) => p[k] !== undefined && !same(p[k], cur?.[k] ?? {}));
       const row = { kind: 'Endpoint', workspace: p.workspace, name: p.name, action: cur ? (settings.length || routing.length ? 'update' : 'unchanged') : 'create', changes: [...settings, ...routing] } as const;
       const ops: Op[] = [];
       const base = { auth: p.auth, description: p.description, rateLimit: p.rateLimit, capture: p.capture };

@@ -185,3 +185,38 @@ for (const driver of drivers) {
     });
   });
 }
+
+describe('apply while a rollout drives the endpoint (pglite)', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp('pglite');
+    const r = await t.call({ method: 'POST', url: '/api/v1/workspaces/default/models/cancer-classifier/versions?filename=model.onnx', payload: logisticRegressionOnnx(), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(r.statusCode, 201, r.body);
+  });
+  after(() => t.close());
+
+  it('leaves the traffic to the rollout, and applies it again once the rollout has ended', async () => {
+    const file = (traffic: string) => docs(`kind: Endpoint\nname: shop\ntraffic: ${traffic}\n---\nkind: Deployment\nendpoint: shop\nname: blue\nmodel: models:/cancer-classifier/1\n---\nkind: Deployment\nendpoint: shop\nname: green\nmodel: models:/cancer-classifier/1\n`);
+    const apply = async (documents: unknown[]) => {
+      const r = await t.call({ method: 'POST', url: '/api/v1/apply', payload: { documents } });
+      assert.equal(r.statusCode, 200, r.body);
+      return actions(r.json().plan);
+    };
+    const traffic = async () => (await t.call({ method: 'GET', url: '/api/v1/workspaces/default/endpoints/shop' })).json().traffic;
+    await apply(file('{ blue: 100 }'));
+    for (const d of ['blue', 'green']) await t.platform.serving.deployments.setState('shop', d, 'Ready');
+    const ro = await t.call({ method: 'POST', url: '/api/v1/workspaces/default/rollouts', payload: { name: 'shop-green', endpoint: 'shop', candidate: 'green', steps: [{ traffic: 20, duration: '1h' }], start: true } });
+    assert.equal(ro.statusCode, 201, ro.body);
+    // What the controller's first step would have set.
+    await t.platform.serving.endpoints.setTraffic(await adminCtx(t), 'default', 'shop', { traffic: { blue: 80, green: 20 }, mirror: {}, reason: 'rollout step' });
+    assert.deepEqual(await apply(file('{ blue: 100 }')), ['Endpoint shop unchanged', 'Deployment shop/blue unchanged', 'Deployment shop/green unchanged']);
+    assert.deepEqual(await traffic(), { blue: 80, green: 20 });
+    assert.equal((await t.call({ method: 'POST', url: '/api/v1/workspaces/default/rollouts/shop-green/abort', payload: {} })).statusCode, 200);
+    assert.deepEqual(await apply(file('{ blue: 50, green: 50 }')), ['Endpoint shop update', 'Deployment shop/blue unchanged', 'Deployment shop/green unchanged']);
+    assert.deepEqual(await traffic(), { blue: 50, green: 50 });
+  });
+});
+
+async function adminCtx(t: TestApp) {
+  return { principal: { ...(await t.platform.access.authz.authenticate(t.adminToken)) }, requestId: 'test' };
+}
