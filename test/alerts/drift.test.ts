@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { ServingStore } from '../../src/serving/store.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { drivers } from '../helpers/stores.js';
+import { capturedRows } from '../monitoring/fixtures.js';
 
 const ws = '/api/v1/workspaces/default';
 const N = 200;
@@ -28,20 +29,7 @@ for (const driver of drivers) {
       await ok('POST', `${ws}/datasets/ref/versions?filename=ref.csv`, csv, { 'content-type': 'text/csv' });
       await ok('POST', `${ws}/endpoints`, { name: 'ep' });
       const e = (await new ServingStore(t.platform.store.db).endpoint('ep'))!;
-      const now = Date.now();
-      const captures = Array.from({ length: N }, (_, i) => ({
-        endpointId: Number(e.id),
-        deployment: 'blue',
-        model: { name: 'm', version: 1 },
-        requestId: `r${i}`,
-        at: now - 1000,
-        latencyMs: 1,
-        status: 200,
-        format: 'dataframe_split',
-        features: { columns: ['x'], rows: [[100 + i]] },
-        inputs: null,
-        outputs: { y: [[0.5]] },
-      }));
+      const captures = capturedRows(Number(e.id), ['x'], Array.from({ length: N }, (_, i) => [100 + i]), () => ({ y: [[0.5]] }));
       await t.platform.telemetry.sink.write({ captures, rollups: [], logs: [] });
       await ok('POST', `${ws}/monitors`, { name: 'ep-drift', endpoint: 'ep', reference: 'datasets:/ref/1', signals: ['data_drift'], window: '1h' });
       await ok('POST', '/api/v1/apply', { documents: [{ kind: 'Pipeline', name: 'retrain', params: { reason: 'schedule' }, steps: [{ name: 'hello', uses: 'command', with: { command: ['true'] } }] }] });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ServingStore } from '../../src/serving/store.js';
 import { startCliTestApp, type CliTestApp } from '../helpers/app.js';
+import { capturedRows } from './fixtures.js';
 
 const ws = '/api/v1/workspaces/default';
 const N = 200;
@@ -18,20 +19,7 @@ describe('slipway monitor CLI and kind: Monitor', () => {
     assert.equal((await t.call({ method: 'POST', url: `${ws}/datasets/ref/versions?filename=ref.csv`, payload: csv, headers: { 'content-type': 'text/csv' } })).statusCode, 201);
     assert.equal((await t.call({ method: 'POST', url: `${ws}/endpoints`, payload: { name: 'ep' } })).statusCode, 201);
     const e = (await new ServingStore(t.platform.store.db).endpoint('ep'))!;
-    const now = Date.now();
-    const captures = Array.from({ length: N }, (_, i) => ({
-      endpointId: Number(e.id),
-      deployment: 'blue',
-      model: { name: 'm', version: 1 },
-      requestId: `r${i}`,
-      at: now - 1000,
-      latencyMs: 1,
-      status: 200,
-      format: 'dataframe_split',
-      features: { columns: ['x', 'colour'], rows: [[100 + i, i % 2 ? 'a' : 'b']] },
-      inputs: null,
-      outputs: { y: [[i / N]] },
-    }));
+    const captures = capturedRows(Number(e.id), ['x', 'colour'], Array.from({ length: N }, (_, i) => [100 + i, i % 2 ? 'a' : 'b']), (i) => ({ y: [[i / N]] }));
     await t.platform.telemetry.sink.write({ captures, rollups: [], logs: [] });
   });
   after(() => t.close());

@@ -45,3 +45,21 @@ export function close(a: number, b: number, rel = 1e-9): boolean {
   if (a === b || (Number.isNaN(a) && Number.isNaN(b))) return true;
   return Math.abs(a - b) <= rel * Math.abs(b);
 }
+
+/** Captured `dataframe_split` requests of one row each, one second ago, as a gateway writes them: row i's features and outputs. */
+export function capturedRows(endpointId: number, columns: string[], rows: Array<Array<number | string>>, outputs: (i: number) => Record<string, number[][]>) {
+  const at = Date.now() - 1000;
+  return rows.map((row, i) => ({
+    endpointId,
+    deployment: 'blue',
+    model: { name: 'm', version: 1 },
+    requestId: `r${i}`,
+    at,
+    latencyMs: 1,
+    status: 200,
+    format: 'dataframe_split',
+    features: { columns, rows: [row] },
+    inputs: null,
+    outputs: outputs(i),
+  }));
+}
